@@ -1,0 +1,31 @@
+"""Shared test set-up: quiet TensorFlow, two logical CPU devices for tf.distribute tests, tiny data."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+# Logical devices must be configured before TensorFlow initializes; the default strategy still uses one.
+_cpus = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+@pytest.fixture
+def gaussian_points():
+    """4,096 points of a 2-D Gaussian with mean (3, -1) and standard deviations (0.5, 0.2)."""
+    rng = np.random.default_rng(0)
+    return rng.normal([3.0, -1.0], [0.5, 0.2], size=(4096, 2)).astype("float32")
+
+
+@pytest.fixture
+def tiny_images():
+    """64 uint8 images 8x8x1 of two classes (dark and bright) with labels."""
+    rng = np.random.default_rng(0)
+    labels = np.arange(64) % 2
+    images = (rng.integers(0, 60, (64, 8, 8, 1)) + labels[:, None, None, None] * 180).astype("uint8")
+    return images, labels

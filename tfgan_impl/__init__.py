@@ -1,0 +1,22 @@
+"""tfgan_impl: generative adversarial networks for Keras 3 and TensorFlow, trained with `model.fit`.
+
+Submodules load on first use, so `import tfgan_impl` (and the command's argument parsing) is fast.
+"""
+import importlib
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+__version__ = "0.1.0"
+_SUBMODULES = ("callbacks", "config", "data", "errors", "images", "losses", "networks", "training")
+__all__ = ["GAN", *_SUBMODULES, "__version__"]
+
+
+def __getattr__(name):
+    if name == "GAN":
+        from tfgan_impl.gan import GAN
+
+        return GAN
+    if name in _SUBMODULES:
+        return importlib.import_module(f"tfgan_impl.{name}")
+    raise AttributeError(f"module 'tfgan_impl' has no attribute {name!r}")

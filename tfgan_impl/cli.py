@@ -1,0 +1,110 @@
+"""The `tfgan-impl` command: a thin layer over `tfgan_impl.training` for configs and run directories.
+
+User mistakes (a missing file, a bad config or flag, bad data) print one line on stderr and exit with code 2;
+a diverged run exits with code 1.
+"""
+import argparse
+import os
+import sys
+
+
+def _import_tensorflow_quietly():
+    """Imports TensorFlow and starts its devices with stderr muted, unless TF_CPP_MIN_LOG_LEVEL is set.
+
+    TensorFlow prints start-up lines (oneDNN, CUDA probing) to stderr before its log level applies, and they
+    would bury the one-line errors of this command.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        import tensorflow as tf  # noqa: F401
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_logical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _train(args):
+    from tfgan_impl import config as config_module
+    from tfgan_impl import training
+
+    overrides = list(args.set)
+    if args.epochs is not None:
+        overrides.append(f"train.epochs={args.epochs}")
+    if args.steps_per_epoch is not None:
+        overrides.append(f"train.steps_per_epoch={args.steps_per_epoch}")
+    config = config_module.load(args.config, overrides)
+    run_dir = args.out or os.path.join("runs", os.path.splitext(os.path.basename(args.config))[0])
+    training.train(config, run_dir, verbose=args.verbose)
+    print(f"run directory: {run_dir}")
+    return 0
+
+
+def _sample(args):
+    from tfgan_impl import training
+
+    gan = training.load_run(args.run_dir)
+    training.write_samples(gan, args.num, args.seed, args.out)
+    print(f"wrote {args.num} samples to {args.out}")
+    return 0
+
+
+def make_parser():
+    """The argument parser of `tfgan-impl` and its subcommands."""
+    parser = _Parser(prog="tfgan-impl", description="Train and sample generative adversarial networks.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train the GAN of a config; rerun to resume")
+    train.add_argument("config", help="YAML config file, e.g. configs/dcgan_fashion_mnist.yaml")
+    train.add_argument("--out", help="run directory (default: runs/CONFIG_NAME)")
+    train.add_argument("--epochs", type=int, help="override train.epochs")
+    train.add_argument("--steps-per-epoch", type=int, help="override train.steps_per_epoch")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override any config value, e.g. --set train.d_steps=2 (repeatable)")
+    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output")
+    train.set_defaults(handler=_train)
+
+    sample = commands.add_parser("sample", help="draw samples from a trained run")
+    sample.add_argument("run_dir", help="run directory written by 'train'")
+    sample.add_argument("--num", type=int, default=64, help="number of samples")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+    sample.add_argument("--out", required=True, help="output file: .png (picture) or .npy (float32 array)")
+    sample.set_defaults(handler=_sample)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the `tfgan-impl` command; returns the exit code."""
+    args = make_parser().parse_args(argv)
+    _import_tensorflow_quietly()
+    from tfgan_impl.errors import DivergenceError, UserError
+
+    try:
+        return args.handler(args)
+    except UserError as error:
+        print(f"tfgan-impl: error: {error}", file=sys.stderr)
+        return 2
+    except DivergenceError as error:
+        print(f"tfgan-impl: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tfgan-impl: interrupted; run the same command again to resume from the last checkpoint",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""Errors a user can fix: the CLI prints them as one line and exits with code 2."""
+
+
+class UserError(Exception):
+    """A mistake in what the user supplied (a file, a config value, a flag); the message names the culprit."""
+
+
+class ConfigError(UserError, ValueError):
+    """A config file or override that does not validate: unknown key, wrong type or value out of range."""
+
+
+class DataError(UserError, ValueError):
+    """A data source that cannot be read as asked: missing, corrupt, empty or inconsistent."""
+
+
+class DivergenceError(RuntimeError):
+    """Training produced a non-finite loss; the message names the step and the loss."""

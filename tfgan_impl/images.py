@@ -1,0 +1,89 @@
+"""Turning samples into pictures: image grids, 2-D scatter plots, and atomic PNG writes."""
+import math
+import os
+import tempfile
+
+import keras
+import numpy as np
+
+
+def image_grid(images, columns=None):
+    """Tiles images `[N, H, W, C]` with values in [0, 1] into one uint8 picture `[rows*H, columns*W, C]`.
+
+    Args:
+        images: float array in [0, 1].
+        columns: images per row; defaults to a square-ish grid.
+
+    Returns:
+        A uint8 array `[rows * H, columns * W, C]`.
+    """
+    images = np.asarray(images, np.float32)
+    count, height, width, channels = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    grid = np.zeros((rows * height, columns * width, channels), np.float32)
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        grid[row * height:(row + 1) * height, column * width:(column + 1) * width] = image
+    return np.round(np.clip(grid, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def scatter_plot(points, size=256, reference=None):
+    """Draws 2-D points as a white-on-black uint8 picture `[size, size, 1]`, axes fit to the points.
+
+    Args:
+        points: array `[N, 2]`.
+        size: picture side in pixels.
+        reference: optional `[M, 2]` points that also set the axes (so runs share a frame).
+
+    Returns:
+        A uint8 array `[size, size, 1]`.
+    """
+    points = np.asarray(points, np.float64)
+    frame = points if reference is None else np.concatenate([points, np.asarray(reference, np.float64)])
+    finite = frame[np.all(np.isfinite(frame), axis=1)]
+    low, high = (finite.min(0), finite.max(0)) if len(finite) else (np.zeros(2), np.ones(2))
+    span = np.maximum(high - low, 1e-6) * 1.1
+    center = (high + low) / 2
+    picture = np.zeros((size, size, 1), np.uint8)
+    visible = points[np.all(np.isfinite(points), axis=1)]
+    pixels = np.clip(((visible - center) / span + 0.5) * (size - 1), 0, size - 1).astype(int)
+    picture[size - 1 - pixels[:, 1], pixels[:, 0]] = 255
+    return picture
+
+
+def samples_picture(samples):
+    """A picture of samples in data units: a grid for images `[N, H, W, C]`, a scatter plot for points `[N, 2]`."""
+    samples = np.asarray(samples)
+    if samples.ndim == 4 and samples.shape[-1] in (1, 3):
+        return image_grid(samples)
+    if samples.ndim == 2 and samples.shape[1] == 2:
+        return scatter_plot(samples)
+    raise ValueError(f"cannot draw samples of shape {list(samples.shape)}: expected images [N, H, W, 1|3] "
+                     "or 2-D points [N, 2]")
+
+
+def write_atomically(path, write):
+    """Calls `write(temporary_path)` then renames the result to `path`, so readers never see a partial file.
+
+    Args:
+        path: final file path; the temporary file keeps its extension so writers can infer the format.
+        write: a function of the temporary path that writes the file.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    suffix = "".join(os.path.basename(path).partition(".")[1:])
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def save_png(picture, path):
+    """Writes a uint8 picture `[H, W, C]` as PNG atomically."""
+    write_atomically(path, lambda temporary: keras.utils.save_img(temporary, picture, file_format="png",
+                                                                  scale=False))

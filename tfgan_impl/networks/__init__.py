@@ -1,0 +1,30 @@
+"""Generator and discriminator builders, looked up by name from configs."""
+import numpy as np
+
+from tfgan_impl.networks.dcgan import dcgan_discriminator, dcgan_generator
+from tfgan_impl.networks.layers import Maxout
+from tfgan_impl.networks.mlp import maxout_discriminator, mlp_discriminator, mlp_generator
+
+GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator}
+DISCRIMINATORS = {"maxout": maxout_discriminator, "mlp": mlp_discriminator, "dcgan": dcgan_discriminator}
+
+
+def marginal_logits(images, epsilon=1e-3):
+    """Logits of each output's mean value over the data, the sigmoid bias init of the paper's code.
+
+    pylearn2's `init_sigmoid_bias_from_marginals`, used by Goodfellow et al.'s mnist.yaml: a sigmoid output
+    whose bias is logit(mean pixel) starts at the data's marginal means.
+
+    Args:
+        images: array `[N, ...]` with values in [0, 1].
+        epsilon: clip of the means away from 0 and 1.
+
+    Returns:
+        A flat float32 array of logits, one per output unit.
+    """
+    means = np.clip(np.asarray(images, np.float64).reshape(len(images), -1).mean(axis=0), epsilon, 1 - epsilon)
+    return np.log(means / (1 - means)).astype("float32")
+
+
+__all__ = ["GENERATORS", "DISCRIMINATORS", "Maxout", "marginal_logits", "dcgan_generator", "dcgan_discriminator",
+           "mlp_generator", "maxout_discriminator", "mlp_discriminator"]

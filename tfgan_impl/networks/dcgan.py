@@ -1,0 +1,80 @@
+"""DCGAN generator and discriminator (Radford et al. 2015, arXiv:1511.06434, sec. 3 "Approach and model architecture")."""
+import keras
+
+
+def _num_upsamplings(size):
+    """Times `size` halves evenly while staying at least 4 (28 -> 2 from 7x7, 32 -> 3 from 4x4, 64 -> 4)."""
+    count = 0
+    while size % 2 == 0 and size // 2 >= 4:
+        size //= 2
+        count += 1
+    return count
+
+
+def _check_image_shape(image_shape):
+    image_shape = tuple(int(d) for d in image_shape)
+    if len(image_shape) != 3 or image_shape[0] != image_shape[1]:
+        raise ValueError(f"DCGAN networks need a square image shape [H, W, C], got {list(image_shape)}")
+    if _num_upsamplings(image_shape[0]) == 0:
+        raise ValueError(f"DCGAN networks need an even image size of at least 8, got {image_shape[0]}")
+    return image_shape
+
+
+def dcgan_generator(latent_dim, image_shape=(28, 28, 1), base_filters=64, output_activation="tanh"):
+    """DCGAN generator: project z, then stride-2 transposed convolutions with batch norm and ReLU, tanh output.
+
+    Sizes that are not powers of two start from the odd size they halve to (28x28 starts at 7x7).
+
+    Args:
+        latent_dim: size of z.
+        image_shape: `[H, W, C]` of the images, square, e.g. `[28, 28, 1]` or `[32, 32, 3]`.
+        base_filters: filters of the last hidden layer; each earlier layer doubles them.
+        output_activation: `"tanh"` for data in [-1, 1] (the paper), `"sigmoid"` for [0, 1].
+
+    Returns:
+        A `keras.Sequential` mapping `[batch, latent_dim]` to `[batch, H, W, C]`.
+    """
+    height, _, channels = _check_image_shape(image_shape)
+    upsamplings = _num_upsamplings(height)
+    start = height // 2**upsamplings
+    filters = base_filters * 2 ** (upsamplings - 1)
+    layers = [
+        keras.Input((latent_dim,)),
+        keras.layers.Dense(start * start * filters, use_bias=False),
+        keras.layers.BatchNormalization(),
+        keras.layers.ReLU(),
+        keras.layers.Reshape((start, start, filters)),
+    ]
+    for _ in range(upsamplings - 1):
+        filters //= 2
+        layers += [
+            keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.ReLU(),
+        ]
+    layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation=output_activation))
+    return keras.Sequential(layers, name="generator")
+
+
+def dcgan_discriminator(image_shape=(28, 28, 1), base_filters=64, batch_norm=True):
+    """DCGAN discriminator: stride-2 convolutions with LeakyReLU(0.2), batch norm after the first, one logit.
+
+    Args:
+        image_shape: `[H, W, C]` of the images.
+        base_filters: filters of the first convolution; each later one doubles them.
+        batch_norm: batch norm on all but the first convolution, as in the paper (WGAN-GP turns it off).
+
+    Returns:
+        A `keras.Sequential` mapping `[batch, H, W, C]` to logits `[batch, 1]`.
+    """
+    height, _, _ = _check_image_shape(image_shape)
+    layers = [keras.Input(tuple(image_shape))]
+    filters = base_filters
+    for index in range(_num_upsamplings(height)):
+        layers.append(keras.layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=index == 0 or not batch_norm))
+        if index > 0 and batch_norm:
+            layers.append(keras.layers.BatchNormalization())
+        layers.append(keras.layers.LeakyReLU(0.2))
+        filters *= 2
+    layers += [keras.layers.Flatten(), keras.layers.Dense(1)]
+    return keras.Sequential(layers, name="discriminator")

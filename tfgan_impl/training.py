@@ -1,0 +1,199 @@
+"""Running an experiment from a config: the run directory, its model, its callbacks, training and resume.
+
+A run directory holds `config.yaml` (the resolved config), `run.json` (the data's sample shape),
+`metrics.csv`, `logs/` (TensorBoard), `samples/epoch_NNN.png` and `checkpoints/`. Training into a directory
+that already has checkpoints resumes from the latest one.
+"""
+import inspect
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_impl import callbacks as callbacks_module
+from tfgan_impl import config as config_module
+from tfgan_impl import data, images, networks
+from tfgan_impl.errors import DivergenceError, UserError
+from tfgan_impl.gan import GAN
+
+RUN_INFO = "run.json"
+
+
+def _builder_args(builder, latent_dim, sample_shape):
+    names = inspect.signature(builder).parameters
+    derived = {"latent_dim": latent_dim, "output_shape": sample_shape, "image_shape": sample_shape,
+               "input_shape": sample_shape}
+    return {name: value for name, value in derived.items() if name in names}
+
+
+def build_gan(config, sample_shape, marginals=None):
+    """Builds the GAN a config describes, for samples of `sample_shape`.
+
+    Args:
+        config: a validated `Config`.
+        sample_shape: shape of one data example after preprocessing, e.g. `[28, 28, 1]` or `[2]`.
+        marginals: the data's per-output means in [0, 1], for a generator option `output_bias: marginals`.
+
+    Returns:
+        An uncompiled `GAN`.
+    """
+    model = config.model
+    sample_shape = [int(d) for d in sample_shape]
+    built = []
+    for kind, registry in (("generator", networks.GENERATORS), ("discriminator", networks.DISCRIMINATORS)):
+        spec = dict(getattr(model, kind))
+        builder = registry[spec.pop("name")]
+        if spec.get("output_bias") == "marginals":
+            spec["output_bias"] = (networks.marginal_logits(marginals[None]) if marginals is not None
+                                   else np.zeros(int(np.prod(sample_shape)), "float32")).tolist()
+        try:
+            built.append(builder(**_builder_args(builder, model.latent_dim, sample_shape), **spec))
+        except (ValueError, TypeError) as error:
+            raise UserError(f"model.{kind}: {error}") from None
+    generator, discriminator = built
+    return GAN(generator, discriminator, latent_dim=model.latent_dim, seed=config.seed,
+               output_range=model.output_range)
+
+
+def compile_gan(gan, config):
+    """Compiles a GAN with the optimizers, loss and schedule of `config.train`."""
+    train = config.train
+    gan.compile(
+        d_optimizer=config_module.make_optimizer(train.d_optimizer, "train.d_optimizer"),
+        g_optimizer=config_module.make_optimizer(train.g_optimizer, "train.g_optimizer"),
+        loss=train.loss, d_steps=train.d_steps, jit_compile=train.jit_compile,
+        steps_per_execution=train.steps_per_execution)
+    return gan
+
+
+def _write_json(path, value):
+    images.write_atomically(path, lambda temporary: open(temporary, "w").write(json.dumps(value, indent=1)))
+
+
+def prepare_run_dir(run_dir, config):
+    """Creates or reopens a run directory; refuses one that holds a run of a different config.
+
+    Only `train.epochs` and `train.steps_per_epoch` may change between a run and its resumption.
+
+    """
+    os.makedirs(run_dir, exist_ok=True)
+    stored_path = os.path.join(run_dir, "config.yaml")
+    if os.path.exists(stored_path):
+        stored = config_module.load(stored_path).to_dict()
+        current = config.to_dict()
+        for mapping in (stored, current):
+            mapping["train"].pop("epochs")
+            mapping["train"].pop("steps_per_epoch")
+        if stored != current:
+            raise UserError(f"{run_dir}: holds a run of a different config ({stored_path}); "
+                            "choose another --out or delete the directory")
+    images.write_atomically(stored_path, lambda temporary: config_module.dump(config, temporary))
+
+
+def make_callbacks(run_dir, config, global_batch_size):
+    """The callbacks of a CLI run, loggers last so they see the throughput figures."""
+    train = config.train
+    return [
+        callbacks_module.Throughput(global_batch_size * train.d_steps),
+        callbacks_module.TerminateOnDivergence(),
+        callbacks_module.SampleGrid(os.path.join(run_dir, "samples"), every=train.sample_every,
+                                    num=train.num_samples, seed=config.seed, log_dir=os.path.join(run_dir, "logs")),
+        callbacks_module.Checkpoint(os.path.join(run_dir, "checkpoints"), keep=train.keep_checkpoints),
+        callbacks_module.MetricsCSV(os.path.join(run_dir, "metrics.csv")),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), write_graph=False),
+    ]
+
+
+def seed_everything(config):
+    """Seeds Python, NumPy and TensorFlow; with `train.deterministic`, also makes TensorFlow's ops deterministic."""
+    keras.utils.set_random_seed(config.seed)
+    if config.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def train(config, run_dir, verbose="auto"):
+    """Trains the GAN of `config` into `run_dir`, resuming from its latest checkpoint when there is one.
+
+    Args:
+        config: a validated `Config`.
+        run_dir: the run directory.
+        verbose: `keras.Model.fit` verbosity.
+
+    Returns:
+        The trained `GAN`.
+
+    Raises:
+        UserError: bad data or a run directory of another config.
+        DivergenceError: a loss became non-finite; the latest checkpoint is the last finite state.
+    """
+    seed_everything(config)
+    source = data.load_source(config.data.source, config.data.split, config.data.data_dir, config.data.image_size)
+    dataset = data.make_dataset(
+        source, config.data.batch_size, output_range=config.model.output_range, image_size=config.data.image_size,
+        shuffle_buffer=config.data.shuffle_buffer, seed=config.seed, cache=config.data.cache)
+    sample_shape = dataset.element_spec.shape[1:].as_list()
+    if config.train.steps_per_epoch:
+        dataset = dataset.repeat()  # epochs of a fixed step count run across the data's end
+    prepare_run_dir(run_dir, config)
+    _write_json(os.path.join(run_dir, RUN_INFO), {"sample_shape": sample_shape, "source": source.name})
+    marginals = None
+    if "output_bias" in config.model.generator and source.images is not None:
+        marginals = data.to_unit_interval(source.images).mean(axis=0)
+    gan = compile_gan(build_gan(config, sample_shape, marginals), config)
+    initial_epoch = callbacks_module.restore_latest(gan, os.path.join(run_dir, "checkpoints"))
+    if initial_epoch >= config.train.epochs:
+        print(f"{run_dir}: already trained for {initial_epoch} epochs (train.epochs is {config.train.epochs})")
+        return gan
+    if initial_epoch:
+        print(f"{run_dir}: resuming after epoch {initial_epoch}")
+    callbacks = make_callbacks(run_dir, config, config.data.batch_size)
+    gan.fit(dataset, epochs=config.train.epochs, initial_epoch=initial_epoch,
+            steps_per_epoch=config.train.steps_per_epoch, callbacks=callbacks, verbose=verbose)
+    divergence = callbacks[1].message
+    if divergence:
+        state = callbacks_module.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+        kept = f"the last good checkpoint is after epoch {state['epoch']}" if state else "no checkpoint was kept"
+        raise DivergenceError(f"{divergence}; {kept} ({os.path.join(run_dir, 'checkpoints')})")
+    return gan
+
+
+def load_run(run_dir):
+    """Rebuilds the GAN of a run directory from its config and latest checkpoint.
+
+    Args:
+        run_dir: a directory written by `train`.
+
+    Returns:
+        A compiled `GAN` with the latest checkpoint's weights.
+    """
+    config_path, info_path = os.path.join(run_dir, "config.yaml"), os.path.join(run_dir, RUN_INFO)
+    for path in (config_path, info_path):
+        if not os.path.exists(path):
+            raise UserError(f"{run_dir}: not a run directory (no {os.path.basename(path)})")
+    config = config_module.load(config_path)
+    with open(info_path) as stream:
+        info = json.load(stream)
+    gan = compile_gan(build_gan(config, info["sample_shape"]), config)
+    if callbacks_module.restore_latest(gan, os.path.join(run_dir, "checkpoints")) == 0:
+        raise UserError(f"{run_dir}: no checkpoint yet (train for at least one epoch)")
+    return gan
+
+
+def write_samples(gan, num, seed, path):
+    """Writes `num` samples in data units as a PNG picture (`.png`) or a float32 array (`.npy`), atomically."""
+    if num <= 0:
+        raise UserError(f"--num: expected a positive number of samples, got {num}")
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in (".png", ".npy"):
+        raise UserError(f"{path}: the output must end in .png or .npy")
+    samples = gan.generate(num, seed=seed)
+    if extension == ".npy":
+        images.write_atomically(path, lambda temporary: np.save(temporary, samples.astype(np.float32)))
+    else:
+        try:
+            picture = images.samples_picture(samples)
+        except ValueError as error:
+            raise UserError(f"{path}: {error}; write .npy instead") from None
+        images.save_png(picture, path)
