@@ -46,6 +46,8 @@ class SampleGrid(keras.callbacks.Callback):
         if (epoch + 1) % self.every:
             return
         samples = self.model.to_data_units(self.model.generator(self._latent, training=False))
+        if not np.all(np.isfinite(samples)):  # a diverged generator: a black picture would mislead
+            return
         picture = images.samples_picture(samples)
         images.save_png(picture, os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png"))
         if self._writer is not None:
@@ -172,10 +174,13 @@ class MetricsCSV(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in sorted((logs or {}).items())}}
-        new_file = not os.path.exists(self.path) or os.path.getsize(self.path) == 0
+        header = None
+        if os.path.exists(self.path) and os.path.getsize(self.path):
+            with open(self.path, newline="") as stream:
+                header = next(csv.reader(stream), None)  # a resumed run keeps the file's columns
         with open(self.path, "a", newline="") as stream:
-            writer = csv.DictWriter(stream, fieldnames=list(row), extrasaction="ignore")
-            if new_file:
+            writer = csv.DictWriter(stream, fieldnames=header or list(row), extrasaction="ignore", restval="")
+            if header is None:
                 writer.writeheader()
             writer.writerow(row)
             stream.flush()

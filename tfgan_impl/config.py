@@ -106,15 +106,22 @@ def _coerce(annotation, value, key):
 
 def _from_mapping(cls, mapping, prefix):
     if not isinstance(mapping, dict):
-        raise ConfigError(f"{prefix or 'the config'}: expected a mapping, got {mapping!r}")
+        raise ConfigError(f"{prefix}: expected a mapping, got {mapping!r}" if prefix else
+                          f"the config must be a mapping of sections (seed, model, data, train), got {mapping!r}")
     hints = typing.get_type_hints(cls)
     names = [field.name for field in dataclasses.fields(cls)]
     for key in mapping:
         if key not in names:
             where = f"{prefix}.{key}" if prefix else str(key)
             raise ConfigError(f"unknown key '{where}'; allowed: {', '.join(names)}")
-    return cls(**{key: _coerce(hints[key], value, f"{prefix}.{key}" if prefix else key)
-                  for key, value in mapping.items()})
+    values = {key: _coerce(hints[key], value, f"{prefix}.{key}" if prefix else key) for key, value in mapping.items()}
+    for field in dataclasses.fields(cls):
+        # A network or optimizer section without a name refines the default one (e.g. `--set
+        # model.generator.base_filters=8`); with a name it stands alone.
+        value = values.get(field.name)
+        if hints[field.name] is dict and isinstance(value, dict) and "name" not in value:
+            values[field.name] = {**field.default_factory(), **value}
+    return cls(**values)
 
 
 def _network_builder(section, kind, registry):
@@ -224,6 +231,8 @@ def apply_overrides(mapping, overrides):
             value = yaml.safe_load(text)
         except yaml.YAMLError:
             raise ConfigError(f"--set {override!r}: the value is not valid YAML") from None
+        if not isinstance(mapping, dict):
+            raise ConfigError("the config must be a mapping of sections (seed, model, data, train)")
         node = mapping
         parts = key.split(".")
         for part in parts[:-1]:
@@ -263,8 +272,6 @@ def load(path, overrides=()):
         return from_dict(apply_overrides(mapping if mapping is not None else {}, overrides))
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
-    except AttributeError:
-        raise ConfigError(f"{path}: the config must be a mapping of sections") from None
 
 
 def dump(config, path):

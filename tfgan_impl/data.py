@@ -12,6 +12,7 @@ import dataclasses
 import gzip
 import math
 import os
+import socket
 import struct
 import zlib
 
@@ -178,15 +179,35 @@ def load_npz(path):
     return Source(f"npz:{path}", len(images), images=images, labels=labels, has_labels=labels is not None)
 
 
+def can_reach(host="storage.googleapis.com", port=443, timeout=5.0):
+    """Whether a TCP connection to `host` opens within `timeout` seconds (TFDS downloads from there)."""
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
 def load_tfds(name, split="train", data_dir=None):
-    """Opens a TensorFlow Datasets set as `(image, label)` pairs (labels are -1 where the set has none)."""
+    """Opens a TensorFlow Datasets set as `(image, label)` pairs (labels are -1 where the set has none).
+
+    A set that is not prepared in `data_dir` is downloaded; offline that fails at once with a clear error
+    instead of after TFDS's minutes of retries.
+    """
     try:
         import tensorflow_datasets as tfds
 
         builder = tfds.builder(name, data_dir=data_dir)
+        if not tf.io.gfile.exists(builder.data_path) and not can_reach():
+            raise DataError(f"tfds:{name}:{split}: not prepared in {builder.data_dir} and TFDS's servers cannot "
+                            "be reached; offline, use an idx:, folder: or npz: source")
         builder.download_and_prepare()
         dataset = builder.as_dataset(split=split, shuffle_files=False)
-        num_examples = builder.info.splits[split].num_examples
+        num_examples = int(dataset.cardinality())
+        if num_examples < 0:  # unknown cardinality: ask the dataset's metadata
+            num_examples = builder.info.splits[split].num_examples
+    except DataError:
+        raise
     except Exception as error:  # TFDS raises many types (network, registration, split names)
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(f"tfds:{name}:{split}: could not load ({message}); offline, use an idx:, folder: or "
@@ -284,7 +305,7 @@ def make_dataset(source, batch_size, split="train", output_range=(-1.0, 1.0), im
 
     def preprocess(image, label):
         image = scale(image)
-        if image_size is not None and image.shape.rank == 3 and list(image.shape[:2]) != list(image_size):
+        if image_size is not None and image.shape.rank in (3, 4) and list(image.shape[-3:-1]) != list(image_size):
             image = tf.image.resize(image, image_size, antialias=True)
         return (image, label) if with_labels else image
 

@@ -139,7 +139,7 @@ def train(config, run_dir, verbose="auto"):
     prepare_run_dir(run_dir, config)
     _write_json(os.path.join(run_dir, RUN_INFO), {"sample_shape": sample_shape, "source": source.name})
     marginals = None
-    if "output_bias" in config.model.generator and source.images is not None:
+    if config.model.generator.get("output_bias") == "marginals" and source.images is not None:
         marginals = data.to_unit_interval(source.images).mean(axis=0)
     gan = compile_gan(build_gan(config, sample_shape, marginals), config)
     initial_epoch = callbacks_module.restore_latest(gan, os.path.join(run_dir, "checkpoints"))

@@ -1,0 +1,132 @@
+"""The `tfgan-impl` command end to end: train, resume, sample, user errors and divergence."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import FASHION_MNIST_DIR
+from tfgan_impl import cli, training
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+DCGAN = os.path.join(ROOT, "configs", "dcgan_fashion_mnist.yaml")
+TINY = ["--set", "model.generator.base_filters=4", "--set", "model.discriminator.base_filters=4",
+        "--set", "data.batch_size=16", "--set", "train.num_samples=4", "--verbose", "0"]
+
+
+@pytest.fixture
+def image_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (128, 8, 8, 1), dtype=np.uint8)
+    path = tmp_path / "images.npz"
+    np.savez(path, x=images)
+    return str(path)
+
+
+def read_csv(path):
+    with open(path, newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+@pytest.mark.slow
+def test_train_resume_and_sample(tmp_path, image_npz, capsys):
+    run_dir = str(tmp_path / "run")
+    command = ["train", DCGAN, "--out", run_dir, "--steps-per-epoch", "2", "--set", f"data.source=npz:{image_npz}",
+               *TINY]
+    assert cli.main(command + ["--epochs", "1"]) == 0
+    for name in ("config.yaml", "run.json", "metrics.csv", "samples/epoch_001.png", "checkpoints/latest.json",
+                 "checkpoints/epoch_0001.weights.h5"):
+        assert os.path.exists(os.path.join(run_dir, name)), name
+    assert os.listdir(os.path.join(run_dir, "logs"))
+    rows = read_csv(os.path.join(run_dir, "metrics.csv"))
+    assert [row["epoch"] for row in rows] == ["1"]
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "epoch_seconds", "images_per_second"} <= set(rows[0])
+    assert float(rows[0]["images_per_second"]) > 0
+
+    assert cli.main(command + ["--epochs", "3"]) == 0
+    assert "resuming after epoch 1" in capsys.readouterr().out
+    assert [row["epoch"] for row in read_csv(os.path.join(run_dir, "metrics.csv"))] == ["1", "2", "3"]
+    with open(os.path.join(run_dir, "checkpoints", "latest.json")) as stream:
+        assert json.load(stream) == {"epoch": 3, "weights": "epoch_0003.weights.h5", "step": 6}
+    assert sorted(os.listdir(os.path.join(run_dir, "samples"))) == ["epoch_001.png", "epoch_002.png", "epoch_003.png"]
+    assert cli.main(command + ["--epochs", "3"]) == 0  # already complete: nothing to do
+    assert "already trained for 3 epochs" in capsys.readouterr().out
+
+    assert cli.main(["sample", run_dir, "--num", "6", "--seed", "1", "--out", str(tmp_path / "s.npy")]) == 0
+    samples = np.load(tmp_path / "s.npy")
+    assert samples.shape == (6, 8, 8, 1) and samples.dtype == np.float32
+    assert 0.0 <= samples.min() and samples.max() <= 1.0
+    assert cli.main(["sample", run_dir, "--num", "6", "--seed", "1", "--out", str(tmp_path / "again.npy")]) == 0
+    np.testing.assert_array_equal(samples, np.load(tmp_path / "again.npy"))
+    assert cli.main(["sample", run_dir, "--num", "9", "--out", str(tmp_path / "s.png")]) == 0
+    assert Image.open(tmp_path / "s.png").size == (24, 24)  # a 3 x 3 grid of 8 x 8 images
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "missing.yaml"], "missing.yaml: no such config file"),
+    (["train", DCGAN, "--set", "train.lr=1"], "unknown key 'train.lr'"),
+    (["train", DCGAN, "--set", "data.source=idx:/nonexistent", "--out", "{tmp}/r"], "/nonexistent: no such directory"),
+    (["sample", "{tmp}/norun", "--out", "{tmp}/x.png"], "not a run directory (no config.yaml)"),
+])
+def test_user_mistakes_exit_2_with_one_line(tmp_path, capsys, argv, message):
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and err.startswith("tfgan-impl: error: ")
+
+
+def test_bad_flag_exits_2_with_one_line(capsys):
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["train", DCGAN, "--epochs", "many"])
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--epochs: invalid int value: 'many'" in err
+
+
+def test_console_script_prints_one_clean_line(tmp_path):
+    """In a fresh process TensorFlow's start-up chatter must not reach stderr around a user error."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: {d_steps: 0}\n")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-m", "tfgan_impl", "train", str(bad)], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr == f"tfgan-impl: error: {bad}: train.d_steps: expected a positive integer, got 0\n"
+
+
+def test_run_dir_of_another_config_is_refused(tmp_path, image_npz, capsys):
+    run_dir = str(tmp_path / "run")
+    base = ["train", DCGAN, "--out", run_dir, "--steps-per-epoch", "1", "--epochs", "1",
+            "--set", f"data.source=npz:{image_npz}", *TINY]
+    assert cli.main(base) == 0
+    assert cli.main(base + ["--set", "train.loss=minimax"]) == 2
+    assert "holds a run of a different config" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_divergence_stops_with_the_step_and_keeps_the_last_finite_checkpoint(tmp_path, image_npz, capsys):
+    run_dir = str(tmp_path / "run")
+    exploding = "{class_name: PiecewiseConstantDecay, config: {boundaries: [4], values: [0.001, 1.0e+30]}}"
+    argv = ["train", DCGAN, "--out", run_dir, "--steps-per-epoch", "2", "--epochs", "6",
+            "--set", f"data.source=npz:{image_npz}", "--set", "model.discriminator.batch_norm=false",
+            "--set", f"train.d_optimizer={{name: sgd, learning_rate: {exploding}}}", *TINY]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "training diverged at step" in err and "the last good checkpoint is after epoch 2" in err
+    gan = training.load_run(run_dir)  # the last checkpoint is finite and loads
+    assert all(np.all(np.isfinite(w.numpy())) for w in gan.weights)
+    assert np.all(np.isfinite(gan.generate(4)))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR), reason="apt-get install dataset-fashion-mnist")
+def test_default_config_trains_on_debian_fashion_mnist(tmp_path):
+    run_dir = str(tmp_path / "run")
+    assert cli.main(["train", DCGAN, "--out", run_dir, "--epochs", "1", "--steps-per-epoch", "3", *TINY]) == 0
+    with open(os.path.join(run_dir, "run.json")) as stream:
+        assert json.load(stream) == {"sample_shape": [28, 28, 1], "source": f"idx:{FASHION_MNIST_DIR}"}
+    assert Image.open(os.path.join(run_dir, "samples", "epoch_001.png")).size == (56, 56)

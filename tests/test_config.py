@@ -1,0 +1,85 @@
+"""Configs: every shipped config validates and builds; mistakes give one-line errors naming the key."""
+import glob
+import os
+
+import keras
+import pytest
+
+from tfgan_impl import config as config_module
+from tfgan_impl import training
+from tfgan_impl.errors import ConfigError
+
+CONFIGS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "configs", "*.yaml")))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=os.path.basename)
+def test_shipped_configs_validate_and_build(path):
+    config = config_module.load(path)
+    sample_shape = [28, 28, 1]
+    gan = training.compile_gan(training.build_gan(config, sample_shape), config)
+    assert gan.generator.output_shape[1:] == tuple(sample_shape)
+    assert gan.discriminator.output_shape == (None, 1)
+
+
+def test_paper_config_matches_the_published_setup():
+    config = config_module.load(os.path.join(os.path.dirname(__file__), "..", "configs", "gan_mnist.yaml"))
+    gan = training.build_gan(config, [28, 28, 1])
+    dense = [layer for layer in gan.generator.layers if isinstance(layer, keras.layers.Dense)]
+    assert [layer.units for layer in dense] == [1200, 1200, 784]
+    assert [layer.units for layer in gan.discriminator.layers if hasattr(layer, "num_pieces")] == [240, 240]
+    assert config.data.batch_size == 100 and config.train.loss == "non_saturating"
+
+
+def write(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("train: {lr: 0.1}", "unknown key 'train.lr'; allowed: epochs, steps_per_epoch"),
+    ("trian: {}", "unknown key 'trian'; allowed: seed, model, data, train"),
+    ("train: {d_steps: 0}", "train.d_steps: expected a positive integer, got 0"),
+    ("train: {d_steps: two}", "train.d_steps: expected an integer, got 'two'"),
+    ("train: {loss: hinge}", "train.loss: unknown loss 'hinge'; allowed: minimax, non_saturating"),
+    ("data: {batch_size: 1.5}", "data.batch_size: expected an integer, got 1.5"),
+    ("model: {generator: {name: resnet}}", "model.generator.name: unknown network 'resnet'; allowed: dcgan, mlp"),
+    ("model: {generator: {name: dcgan, filters: 3}}", "unknown key 'model.generator.filters' for network 'dcgan'"),
+    ("train: {d_optimizer: {name: adamm}}", "train.d_optimizer.name: unknown optimizer 'adamm'"),
+    ("train: {g_optimizer: {name: adam, betta_1: 0.5}}", "unknown key 'train.g_optimizer.betta_1' for optimizer"),
+    ("model: {output_range: [1, -1]}", "model.output_range: expected [low, high] with low < high"),
+    ("train: {jit_compile: maybe}", "train.jit_compile: expected true, false or auto"),
+    ("[1, 2", "invalid YAML at line"),
+    ("- a\n- b\n", "the config must be a mapping"),
+])
+def test_config_errors_name_the_key(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as raised:
+        config_module.load(path)
+    assert str(raised.value).startswith(path + ": ")
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        config_module.load(str(tmp_path / "missing.yaml"))
+
+
+def test_overrides_reach_any_value(tmp_path):
+    path = write(tmp_path, "train: {d_steps: 1}")
+    config = config_module.load(path, ["train.d_steps=3", "model.generator.base_filters=8", "data.image_size=[32, 32]",
+                                       "model.output_range=null"])
+    assert config.train.d_steps == 3
+    assert config.model.generator == {"name": "dcgan", "base_filters": 8}
+    assert config.data.image_size == [32, 32] and config.model.output_range is None
+    with pytest.raises(ConfigError, match="unknown key 'train.bogus'"):
+        config_module.load(path, ["train.bogus=1"])
+    with pytest.raises(ConfigError, match="expected section.key=value"):
+        config_module.load(path, ["train.d_steps"])
+
+
+def test_defaults_round_trip_through_yaml(tmp_path):
+    config = config_module.from_dict({"train": {"d_steps": 2}})
+    config_module.dump(config, str(tmp_path / "out.yaml"))
+    assert config_module.load(str(tmp_path / "out.yaml")) == config
