@@ -130,3 +130,16 @@ def test_default_config_trains_on_debian_fashion_mnist(tmp_path):
     with open(os.path.join(run_dir, "run.json")) as stream:
         assert json.load(stream) == {"sample_shape": [28, 28, 1], "source": f"idx:{FASHION_MNIST_DIR}"}
     assert Image.open(os.path.join(run_dir, "samples", "epoch_001.png")).size == (56, 56)
+
+
+def test_same_seed_same_config_gives_same_weights(tmp_path, image_npz):
+    def run(name, seed):
+        run_dir = str(tmp_path / name)
+        argv = ["train", DCGAN, "--out", run_dir, "--steps-per-epoch", "3", "--epochs", "1",
+                "--set", f"data.source=npz:{image_npz}", "--set", f"seed={seed}", *TINY]
+        assert cli.main(argv) == 0
+        return [w.numpy() for w in training.load_run(run_dir).weights]
+
+    first, second, other = run("a", 3), run("b", 3), run("c", 4)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
