@@ -2,8 +2,10 @@
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -143,3 +145,34 @@ def test_same_seed_same_config_gives_same_weights(tmp_path, image_npz):
     first, second, other = run("a", 3), run("b", 3), run("c", 4)
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, image_npz):
+    run_dir = str(tmp_path / "run")
+
+    def command(epochs):
+        return [sys.executable, "-m", "tfgan_impl", "train", DCGAN, "--out", run_dir, "--steps-per-epoch", "4",
+                "--epochs", str(epochs), "--set", f"data.source=npz:{image_npz}", *TINY]
+
+    process = subprocess.Popen(command(400), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    latest = os.path.join(run_dir, "checkpoints", "latest.json")
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not os.path.exists(latest):
+            time.sleep(0.2)
+        assert os.path.exists(latest), "no checkpoint appeared"
+        time.sleep(1.0)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    with open(latest) as stream:
+        killed_at = json.load(stream)["epoch"]
+    assert 1 <= killed_at < 400
+    result = subprocess.run(command(killed_at + 2), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"resuming after epoch {killed_at}" in result.stdout
+    with open(latest) as stream:
+        assert json.load(stream)["epoch"] == killed_at + 2
+    epochs = [int(row["epoch"]) for row in read_csv(os.path.join(run_dir, "metrics.csv"))]
+    assert epochs == list(range(1, killed_at + 3))
