@@ -41,3 +41,9 @@ def tfgan_losses():
     """TF-GAN's `python/losses/losses_impl.py`."""
     _load("tensorflow_gan.python.contrib_utils", "python/contrib_utils.py")
     return _load("tensorflow_gan.python.losses.losses_impl", "python/losses/losses_impl.py")
+
+
+def tfgan_classifier_metrics():
+    """TF-GAN's `python/eval/classifier_metrics.py` (with `eval_utils.py`)."""
+    _load("tensorflow_gan.python.eval.eval_utils", "python/eval/eval_utils.py")
+    return _load("tensorflow_gan.python.eval.classifier_metrics", "python/eval/classifier_metrics.py")

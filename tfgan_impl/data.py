@@ -41,6 +41,7 @@ class Source:
     labels: np.ndarray = None
     tfds_dataset: tf.data.Dataset = None
     has_labels: bool = False
+    num_classes: int = 0
 
 
 def read_idx(path):
@@ -97,7 +98,8 @@ def load_idx(directory, split="train"):
         images = images[..., None]
     if len(labels) != len(images):
         raise DataError(f"{directory}: {len(images)} images but {len(labels)} labels in the {split!r} split")
-    return Source(f"idx:{directory}", len(images), images=images, labels=labels.astype("int64"), has_labels=True)
+    return Source(f"idx:{directory}", len(images), images=images, labels=labels.astype("int64"), has_labels=True,
+                  num_classes=int(labels.max()) + 1 if len(labels) else 0)
 
 
 def _decode_image(path, size):
@@ -154,7 +156,8 @@ def load_folder(directory, image_size=None):
                             f"({list(first)}); set data.image_size to resize")
     has_labels = bool(classes)
     return Source(f"folder:{directory}", len(paths), images=np.stack(arrays),
-                  labels=np.asarray(labels, "int64") if has_labels else None, has_labels=has_labels)
+                  labels=np.asarray(labels, "int64") if has_labels else None, has_labels=has_labels,
+                  num_classes=len(classes))
 
 
 def load_npz(path):
@@ -176,7 +179,8 @@ def load_npz(path):
         raise DataError(f"{path}: '{image_key}' must be [N, ...] with at least 2 dimensions, got shape {list(images.shape)}")
     if labels is not None and len(labels) != len(images):
         raise DataError(f"{path}: {len(images)} examples but {len(labels)} labels")
-    return Source(f"npz:{path}", len(images), images=images, labels=labels, has_labels=labels is not None)
+    return Source(f"npz:{path}", len(images), images=images, labels=labels, has_labels=labels is not None,
+                  num_classes=int(labels.max()) + 1 if labels is not None and len(labels) else 0)
 
 
 def can_reach(host="storage.googleapis.com", port=443, timeout=5.0):
@@ -217,7 +221,8 @@ def load_tfds(name, split="train", data_dir=None):
     image_key = "image" if "image" in features else next(iter(features))
     dataset = dataset.map(lambda ex: (ex[image_key], ex["label"] if has_labels else tf.constant(-1, tf.int64)),
                           num_parallel_calls=tf.data.AUTOTUNE)
-    return Source(f"tfds:{name}:{split}", num_examples, tfds_dataset=dataset, has_labels=has_labels)
+    return Source(f"tfds:{name}:{split}", num_examples, tfds_dataset=dataset, has_labels=has_labels,
+                  num_classes=features["label"].num_classes if has_labels else 0)
 
 
 def load_source(source, split="train", data_dir=None, image_size=None):

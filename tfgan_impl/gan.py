@@ -233,18 +233,19 @@ class GAN(keras.Model):
         if not self.g_optimizer.built:
             self.g_optimizer.build(self.generator.trainable_variables)
 
-    def generate(self, num, seed=0, batch_size=256):
+    def generate(self, num, seed=0, batch_size=256, stream=0):
         """Draws `num` samples in data units: images in [0, 1], other data in the data set's coordinates.
 
         Args:
             num: number of samples.
             seed: integer seed; the same seed gives the same samples.
             batch_size: generator batch size.
+            stream: a second integer key, to draw independent chunks under one seed.
 
         Returns:
             A float32 numpy array `[num, ...]`.
         """
-        z = tf.random.stateless_normal([int(num), self.latent_dim], seed=[int(seed), 0])
+        z = tf.random.stateless_normal([int(num), self.latent_dim], seed=[int(seed), int(stream)])
         samples = self.generator.predict(z, batch_size=batch_size, verbose=0)
         return self.to_data_units(samples)
 

@@ -1,0 +1,156 @@
+"""Scoring a generator or a file of samples against a data set with the metrics of `tfgan_impl.metrics`.
+
+Metric names, as in `tfgan-impl evaluate --metrics`:
+    fcd, kcd, score  Frechet distance, kernel distance and classifier score in a domain classifier's space;
+    fid, kid, is     the same with InceptionV3 (ImageNet weights supplied by path);
+    parzen           the Parzen-window log-likelihood protocol of Goodfellow et al. 2014;
+    pr               precision and recall (k = 3) in the domain classifier's feature space;
+    nn               nearest-training-image distances of samples vs test images (memorization).
+Real references: the `test` split; Parzen's sigma is chosen on 1,000 examples from the last 10,000 of `train`.
+"""
+import numpy as np
+
+from tfgan_impl import data as data_module
+from tfgan_impl import metrics
+from tfgan_impl.errors import UserError
+from tfgan_impl.metrics import classifier as classifiers
+
+CLASSIFIER_METRICS = ("fcd", "kcd", "score", "pr")
+INCEPTION_METRICS = ("fid", "kid", "is")
+METRICS = CLASSIFIER_METRICS + INCEPTION_METRICS + ("parzen", "nn")
+PARZEN_VALIDATION = 1000  # the paper's parzen_ll.py limit_size
+
+
+def parse_metrics(text):
+    """Splits `fcd,kcd,...` into names, refusing unknown ones with the list of known ones."""
+    names = [name.strip() for name in text.split(",") if name.strip()] if isinstance(text, str) else list(text)
+    unknown = [name for name in names if name not in METRICS]
+    if unknown or not names:
+        raise UserError(f"--metrics: unknown metric {unknown[0] if unknown else '(none)'!r}; "
+                        f"choose from {','.join(METRICS)}")
+    return names
+
+
+def generator_chunks(gan, num, seed=0, chunk_size=1000):
+    """Yields `num` samples of a GAN in data units, `chunk_size` at a time, from independent noise streams."""
+    for index, start in enumerate(range(0, num, chunk_size)):
+        yield gan.generate(min(chunk_size, num - start), seed=seed, stream=index + 1)
+
+
+def array_chunks(samples, num, chunk_size=1000):
+    """Yields the first `num` rows of an array (a memory-mapped `.npy` works) `chunk_size` at a time."""
+    for start in range(0, min(num, len(samples)), chunk_size):
+        yield np.asarray(samples[start:min(start + chunk_size, num)], np.float32)
+
+
+class _FeatureSpace:
+    """One extractor with the real test set's features, moments and logits computed once."""
+
+    def __init__(self, extractor, real_images):
+        self.extractor = extractor
+        self.real_features, real_logits = extractor(real_images)
+        self.real_moments = metrics.RunningMoments()
+        self.real_moments.update(self.real_features)
+        self.real_score = metrics.classifier_score_from_logits(real_logits)
+
+
+class Evaluator:
+    """Precomputes everything about the real data once; calling it scores a stream of samples.
+
+    Args:
+        data: a data source string (its `test` split is the reference).
+        metric_names: names from `METRICS`.
+        classifier: a domain classifier (`.keras` path or model) for fcd, kcd, score and pr.
+        inception_weights: path of InceptionV3 ImageNet weights for fid, kid and is.
+        data_dir: TFDS data directory.
+        kernel_block_size: examples per KID block.
+    """
+
+    def __init__(self, data, metric_names, classifier=None, inception_weights=None, data_dir=None,
+                 kernel_block_size=1000):
+        self.metric_names = parse_metrics(metric_names)
+        self.kernel_block_size = int(kernel_block_size)
+        test = data_module.load_source(data, "test", data_dir)
+        if test.images is None:
+            test = _materialize(test)
+        self.data_name = test.name
+        self.real_test = data_module.to_unit_interval(test.images)
+        self.spaces = {}
+        if any(name in CLASSIFIER_METRICS for name in self.metric_names):
+            if classifier is None:
+                raise UserError("fcd, kcd, score and pr need a domain classifier: pass --classifier PATH "
+                                "(make one with 'tfgan-impl train-classifier SOURCE --out PATH')")
+            self.spaces["classifier"] = _FeatureSpace(classifiers.classifier_extractor(classifier), self.real_test)
+        if any(name in INCEPTION_METRICS for name in self.metric_names):
+            self.spaces["inception"] = _FeatureSpace(classifiers.inception_extractor(inception_weights),
+                                                     self.real_test)
+        self.real_train = None
+        if "parzen" in self.metric_names or "nn" in self.metric_names:
+            train = data_module.load_source(data, "train", data_dir)
+            self.real_train = data_module.to_unit_interval((train if train.images is not None
+                                                            else _materialize(train)).images)
+
+    def __call__(self, chunks):
+        """Scores samples in data units given as an iterable of arrays.
+
+        Returns:
+            A flat dict of figures (standard errors beside the figures whose method gives one).
+        """
+        running = {space: (metrics.RunningMoments(), metrics.RunningKernelDistance(self.kernel_block_size),
+                           metrics.RunningClassifierScore(), []) for space in self.spaces}
+        kept, count = [], 0
+        for chunk in chunks:
+            if chunk.shape[1:] != self.real_test.shape[1:]:
+                raise UserError(f"samples of shape {list(chunk.shape[1:])} do not match {self.data_name} "
+                                f"examples of shape {list(self.real_test.shape[1:])}")
+            if not np.all(np.isfinite(chunk)) or chunk.min() < 0.0 or chunk.max() > 1.0:
+                raise UserError("samples must be finite images in [0, 1] (data units, as 'tfgan-impl sample' writes)")
+            for name, space in self.spaces.items():
+                moments, kernel, score, features = running[name]
+                chunk_features, chunk_logits = space.extractor(chunk)
+                moments.update(chunk_features)
+                kernel.update(real=space.real_features[count:count + len(chunk)], fake=chunk_features)
+                score.update(chunk_logits)
+                if "pr" in self.metric_names and name == "classifier":
+                    features.append(chunk_features)
+            if "parzen" in self.metric_names or "nn" in self.metric_names:
+                kept.append(chunk)
+            count += len(chunk)
+        if count < 2:
+            raise UserError(f"at least 2 samples are needed, got {count}")
+        figures = {"num_samples": count}
+        for name, (prefix_fd, prefix_kd, prefix_score) in (("classifier", ("fcd", "kcd", "score")),
+                                                            ("inception", ("fid", "kid", "is"))):
+            if name not in self.spaces:
+                continue
+            space, (moments, kernel, score, features) = self.spaces[name], running[name]
+            if prefix_fd in self.metric_names:
+                figures[prefix_fd] = metrics.frechet_distance(space.real_moments.mean, space.real_moments.covariance,
+                                                              moments.mean, moments.covariance)
+            if prefix_kd in self.metric_names:
+                figures[prefix_kd], figures[f"{prefix_kd}_standard_error"] = kernel.result()
+            if prefix_score in self.metric_names:
+                figures[prefix_score] = score.result()
+                figures[f"{prefix_score}_real_data"] = space.real_score
+            if name == "classifier" and "pr" in self.metric_names:
+                figures.update(metrics.precision_recall(space.real_features, np.concatenate(features)))
+        if kept:
+            samples = np.concatenate(kept)
+            if "parzen" in self.metric_names:
+                validation = self.real_train[-10_000:][:PARZEN_VALIDATION]
+                parzen = metrics.parzen_evaluation(samples, validation, self.real_test)
+                figures.update({f"parzen_{key}": value for key, value in parzen.items()})
+            if "nn" in self.metric_names:
+                memorization = metrics.memorization(samples, self.real_train, self.real_test)
+                figures.update({f"nn_{key}": value for key, value in memorization.items()})
+        return figures
+
+
+def _materialize(source):
+    # TFDS sets are read into memory once: the metrics compare against every real example.
+    images, labels = [], []
+    for image, label in source.tfds_dataset.as_numpy_iterator():
+        images.append(image)
+        labels.append(label)
+    return data_module.Source(source.name, len(images), images=np.stack(images), labels=np.asarray(labels),
+                              has_labels=source.has_labels, num_classes=source.num_classes)
