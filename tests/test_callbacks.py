@@ -55,6 +55,7 @@ def test_metrics_csv_drops_rows_a_resumed_run_retrains(tmp_path):
     gan = small_image_gan()
     gan.fit(image_dataset(), epochs=3, initial_epoch=2, callbacks=[callbacks.MetricsCSV(path)], verbose=0)
     with open(path, newline="") as stream:
-        rows = list(csv.reader(stream))
-    assert [row[0] for row in rows] == ["epoch", "1", "2", "3"]
-    assert len(rows[3]) == 2 and float(rows[3][1]) != 0.3  # epoch 3 trained again, in the file's columns
+        rows = list(csv.DictReader(stream))
+    assert [row["epoch"] for row in rows] == ["1", "2", "3"]
+    assert rows[1]["d_loss"] == "0.4" and rows[1]["g_loss"] == ""  # old rows keep their values, new columns empty
+    assert float(rows[2]["d_loss"]) != 0.3 and float(rows[2]["g_loss"]) > 0  # epoch 3 was trained again

@@ -38,7 +38,7 @@ def write(tmp_path, text):
 
 @pytest.mark.parametrize("text, message", [
     ("train: {lr: 0.1}", "unknown key 'train.lr'; allowed: epochs, steps_per_epoch"),
-    ("trian: {}", "unknown key 'trian'; allowed: seed, model, data, train"),
+    ("trian: {}", "unknown key 'trian'; allowed: seed, model, data, train, evaluate"),
     ("train: {d_steps: 0}", "train.d_steps: expected a positive integer, got 0"),
     ("train: {d_steps: two}", "train.d_steps: expected an integer, got 'two'"),
     ("train: {loss: hinge}", "train.loss: unknown loss 'hinge'; allowed: minimax, non_saturating"),

@@ -178,6 +178,9 @@ class MetricsCSV(keras.callbacks.Callback):
         if os.path.exists(self.path) and os.path.getsize(self.path):
             with open(self.path, newline="") as stream:
                 header = next(csv.reader(stream), None)  # a resumed run keeps the file's columns
+        if header is not None and not set(row) <= set(header):
+            header = header + [key for key in row if key not in header]
+            self._widen(header)
         with open(self.path, "a", newline="") as stream:
             writer = csv.DictWriter(stream, fieldnames=header or list(row), extrasaction="ignore", restval="")
             if header is None:
@@ -185,6 +188,83 @@ class MetricsCSV(keras.callbacks.Callback):
             writer.writerow(row)
             stream.flush()
             os.fsync(stream.fileno())
+
+
+    def _widen(self, header):
+        # A figure that first appears in a later epoch (an evaluation every N epochs) gets its own column.
+        with open(self.path, newline="") as stream:
+            rows = list(csv.DictReader(stream))
+
+        def write(temporary):
+            with open(temporary, "w", newline="") as stream:
+                writer = csv.DictWriter(stream, fieldnames=header, restval="")
+                writer.writeheader()
+                writer.writerows(rows)
+
+        images.write_atomically(self.path, write)
+
+
+class Evaluate(keras.callbacks.Callback):
+    """Scores the generator every `every` epochs; the figures join the epoch's logs (CSV, TensorBoard).
+
+    With `monitor`, the checkpoint with the best value so far is kept in `best_path` (weights, written
+    atomically) beside `best_path + ".json"` (epoch and value).
+
+    Args:
+        data: reference data source (its `test` split).
+        metrics: names from `tfgan_impl.evaluation.METRICS`.
+        every: evaluate after every `every`-th epoch.
+        num: samples per evaluation.
+        classifier: domain classifier (`.keras` path or model) for fcd, kcd, score, pr.
+        inception_weights: InceptionV3 weights path for fid, kid, is.
+        monitor: the figure that selects the best checkpoint, e.g. `"fcd"`.
+        mode: `"min"` or `"max"`: which direction of `monitor` is better.
+        best_path: where to keep the best checkpoint (`*.weights.h5`).
+        seed: seed of the evaluation's latent vectors (the same at every evaluation).
+    """
+
+    def __init__(self, data, metrics=("fcd",), every=1, num=2000, classifier=None, inception_weights=None,
+                 monitor=None, mode="min", best_path=None, seed=0):
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if monitor is not None and best_path is None:
+            raise ValueError("monitor needs a best_path to keep the best checkpoint in")
+        self.data, self.metrics, self.every, self.num = data, list(metrics), int(every), int(num)
+        self.classifier, self.inception_weights = classifier, inception_weights
+        self.monitor, self.mode, self.best_path, self.seed = monitor, mode, best_path, int(seed)
+        self._evaluator = None
+        self.best = None
+
+    def on_train_begin(self, logs=None):
+        from tfgan_impl import evaluation
+
+        if self._evaluator is None:
+            self._evaluator = evaluation.Evaluator(self.data, self.metrics, classifier=self.classifier,
+                                                   inception_weights=self.inception_weights)
+        if self.best_path and os.path.exists(self.best_path + ".json"):
+            with open(self.best_path + ".json") as stream:
+                self.best = json.load(stream)["value"]  # a resumed run competes with its earlier best
+
+    def on_epoch_end(self, epoch, logs=None):
+        from tfgan_impl import evaluation
+
+        if (epoch + 1) % self.every:
+            return
+        figures = self._evaluator(evaluation.generator_chunks(self.model, self.num, seed=self.seed))
+        if logs is not None:
+            logs.update({key: float(value) for key, value in figures.items() if key != "num_samples"})
+        if self.monitor is None:
+            return
+        if self.monitor not in figures:
+            raise ValueError(f"monitor {self.monitor!r} is not among the figures {sorted(figures)}")
+        value = float(figures[self.monitor])
+        better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
+        if better and np.isfinite(value):
+            self.best = value
+            images.write_atomically(self.best_path, self.model.save_weights)
+            images.write_atomically(self.best_path + ".json", lambda path: _write_json(
+                path, {"epoch": epoch + 1, "monitor": self.monitor, "value": value}))
 
 
 class Throughput(keras.callbacks.Callback):

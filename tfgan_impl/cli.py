@@ -7,6 +7,8 @@ import argparse
 import os
 import sys
 
+from tfgan_impl.errors import DivergenceError, UserError  # plain Python: importing it starts no TensorFlow
+
 
 def _import_tensorflow_quietly():
     """Imports TensorFlow and starts its devices with stderr muted, unless TF_CPP_MIN_LOG_LEVEL is set.
@@ -62,6 +64,54 @@ def _sample(args):
     return 0
 
 
+def _evaluate(args):
+    import json
+
+    import numpy as np
+
+    from tfgan_impl import config as config_module
+    from tfgan_impl import evaluation, images, training
+
+    metric_names = evaluation.parse_metrics(args.metrics)
+    if args.samples.endswith(".npy"):
+        if args.data is None:
+            raise UserError("--data: needed to evaluate a .npy file of samples (e.g. --data fashion_mnist)")
+        try:
+            samples = np.load(args.samples, mmap_mode="r", allow_pickle=False)
+        except FileNotFoundError:
+            raise UserError(f"{args.samples}: no such file") from None
+        except (OSError, ValueError) as error:
+            raise UserError(f"{args.samples}: not a readable .npy array ({error})") from None
+        chunks = evaluation.array_chunks(samples, args.num)
+        data = args.data
+    else:
+        gan = training.load_run(args.samples)
+        data = args.data or config_module.load(f"{args.samples}/config.yaml").data.source
+        chunks = evaluation.generator_chunks(gan, args.num, seed=args.seed)
+    evaluator = evaluation.Evaluator(data, metric_names, classifier=args.classifier,
+                                     inception_weights=args.inception_weights)
+    figures = {"data": evaluator.data_name, **evaluator(chunks)}
+    text = json.dumps(figures, indent=1)
+    if args.json:
+        images.write_atomically(args.json, lambda temporary: open(temporary, "w").write(text + "\n"))
+    print(text)
+    return 0
+
+
+def _train_classifier(args):
+    from tfgan_impl import images
+    from tfgan_impl.metrics import classifier
+
+    if not args.out.endswith(".keras"):
+        raise UserError(f"--out {args.out}: the classifier file must end in .keras")
+    model, accuracy = classifier.train_classifier(args.source, epochs=args.epochs, seed=args.seed,
+                                                  verbose=args.verbose)
+    images.write_atomically(args.out, model.save)
+    print(f"test accuracy: {accuracy:.4f}")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def make_parser():
     """The argument parser of `tfgan-impl` and its subcommands."""
     parser = _Parser(prog="tfgan-impl", description="Train and sample generative adversarial networks.")
@@ -83,6 +133,26 @@ def make_parser():
     sample.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
     sample.add_argument("--out", required=True, help="output file: .png (picture) or .npy (float32 array)")
     sample.set_defaults(handler=_sample)
+
+    evaluate = commands.add_parser("evaluate", help="score a run or a .npy file of samples (prints JSON)")
+    evaluate.add_argument("samples", metavar="RUN_DIR|SAMPLES.npy", help="a run directory or a .npy of samples in [0, 1]")
+    evaluate.add_argument("--data", help="reference data source (default: the run's data.source)")
+    evaluate.add_argument("--metrics", default="fcd,kcd,score,parzen,pr,nn",
+                          help="comma-separated: fcd,kcd,score,fid,kid,is,parzen,pr,nn")
+    evaluate.add_argument("--num", type=int, default=10_000, help="number of samples (the Parzen protocol's 10,000)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+    evaluate.add_argument("--classifier", help="domain classifier .keras file (for fcd, kcd, score, pr)")
+    evaluate.add_argument("--inception-weights", help="InceptionV3 ImageNet weights .h5 (for fid, kid, is)")
+    evaluate.add_argument("--json", help="also write the figures to this file")
+    evaluate.set_defaults(handler=_evaluate)
+
+    train_classifier = commands.add_parser("train-classifier", help="train a domain classifier for fcd/kcd/score")
+    train_classifier.add_argument("source", help="labelled data source, e.g. fashion_mnist")
+    train_classifier.add_argument("--out", required=True, help="output .keras file")
+    train_classifier.add_argument("--epochs", type=int, default=3, help="training epochs")
+    train_classifier.add_argument("--seed", type=int, default=0, help="seed")
+    train_classifier.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output")
+    train_classifier.set_defaults(handler=_train_classifier)
     return parser
 
 
@@ -90,7 +160,6 @@ def main(argv=None):
     """Entry point of the `tfgan-impl` command; returns the exit code."""
     args = make_parser().parse_args(argv)
     _import_tensorflow_quietly()
-    from tfgan_impl.errors import DivergenceError, UserError
 
     try:
         return args.handler(args)

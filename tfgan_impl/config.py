@@ -1,7 +1,8 @@
 """Experiment configs: YAML files validated into typed dataclasses, every default visible here.
 
-A config has four parts: `seed`, `model` (latent size, output range, the two networks by name and their
-options), `data` (source and input pipeline) and `train` (loss, schedule, optimizers, outputs). Unknown keys
+A config has five parts: `seed`, `model` (latent size, output range, the two networks by name and their
+options), `data` (source and input pipeline), `train` (loss, schedule, optimizers, outputs) and `evaluate`
+(metrics computed during training). Unknown keys
 and bad values raise `ConfigError` naming the key and what is allowed.
 """
 import dataclasses
@@ -56,11 +57,23 @@ class TrainConfig:
 
 
 @dataclasses.dataclass
+class EvaluateConfig:
+    metrics: typing.List[str] = dataclasses.field(default_factory=list)  # empty: no evaluation during training
+    every: int = 1
+    num: int = 2000
+    classifier: typing.Optional[str] = None
+    inception_weights: typing.Optional[str] = None
+    monitor: typing.Optional[str] = None
+    mode: str = "min"
+
+
+@dataclasses.dataclass
 class Config:
     seed: int = 0
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = dataclasses.field(default_factory=EvaluateConfig)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -107,7 +120,7 @@ def _coerce(annotation, value, key):
 def _from_mapping(cls, mapping, prefix):
     if not isinstance(mapping, dict):
         raise ConfigError(f"{prefix}: expected a mapping, got {mapping!r}" if prefix else
-                          f"the config must be a mapping of sections (seed, model, data, train), got {mapping!r}")
+                          f"the config must be a mapping of sections (seed, model, data, train, evaluate), got {mapping!r}")
     hints = typing.get_type_hints(cls)
     names = [field.name for field in dataclasses.fields(cls)]
     for key in mapping:
@@ -205,6 +218,16 @@ def validate(config):
         _check(getattr(train, key) > 0, f"train.{key}: expected a positive integer, got {getattr(train, key)}")
     for key in ("d_optimizer", "g_optimizer"):
         make_optimizer(getattr(train, key), f"train.{key}")
+    evaluate = config.evaluate
+    from tfgan_impl.evaluation import METRICS
+
+    for name in evaluate.metrics:
+        _check(name in METRICS, f"evaluate.metrics: unknown metric {name!r}; allowed: {', '.join(METRICS)}")
+    for key in ("every", "num"):
+        _check(getattr(evaluate, key) > 0, f"evaluate.{key}: expected a positive integer, got {getattr(evaluate, key)}")
+    _check(evaluate.mode in ("min", "max"), f"evaluate.mode: expected min or max, got {evaluate.mode!r}")
+    _check(evaluate.monitor is None or evaluate.metrics,
+           f"evaluate.monitor: {evaluate.monitor!r} needs evaluate.metrics to compute it")
     return config
 
 
@@ -232,7 +255,7 @@ def apply_overrides(mapping, overrides):
         except yaml.YAMLError:
             raise ConfigError(f"--set {override!r}: the value is not valid YAML") from None
         if not isinstance(mapping, dict):
-            raise ConfigError("the config must be a mapping of sections (seed, model, data, train)")
+            raise ConfigError("the config must be a mapping of sections (seed, model, data, train, evaluate)")
         node = mapping
         parts = key.split(".")
         for part in parts[:-1]:

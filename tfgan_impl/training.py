@@ -94,12 +94,19 @@ def prepare_run_dir(run_dir, config):
 
 def make_callbacks(run_dir, config, global_batch_size):
     """The callbacks of a CLI run, loggers last so they see the throughput figures."""
-    train = config.train
+    train, evaluate = config.train, config.evaluate
+    evaluation = []
+    if evaluate.metrics:
+        evaluation.append(callbacks_module.Evaluate(
+            config.data.source, evaluate.metrics, every=evaluate.every, num=evaluate.num,
+            classifier=evaluate.classifier, inception_weights=evaluate.inception_weights, monitor=evaluate.monitor,
+            mode=evaluate.mode, best_path=os.path.join(run_dir, "checkpoints", "best.weights.h5"), seed=config.seed))
     return [
         callbacks_module.Throughput(global_batch_size * train.d_steps),
         callbacks_module.TerminateOnDivergence(),
         callbacks_module.SampleGrid(os.path.join(run_dir, "samples"), every=train.sample_every,
                                     num=train.num_samples, seed=config.seed, log_dir=os.path.join(run_dir, "logs")),
+        *evaluation,
         callbacks_module.Checkpoint(os.path.join(run_dir, "checkpoints"), keep=train.keep_checkpoints),
         callbacks_module.MetricsCSV(os.path.join(run_dir, "metrics.csv")),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), write_graph=False),

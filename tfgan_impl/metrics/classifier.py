@@ -68,7 +68,7 @@ def train_classifier(source, epochs=3, batch_size=128, seed=0, data_dir=None, ve
     model = build_classifier(train.element_spec[0].shape[1:], train_source.num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    model.fit(train, epochs=epochs, verbose=verbose)
+    model.fit(train, epochs=epochs, verbose=verbose, shuffle=False)  # the dataset shuffles itself
     accuracy = model.evaluate(test, verbose=0, return_dict=True)["accuracy"]
     return model, float(accuracy)
 
