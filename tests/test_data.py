@@ -196,3 +196,16 @@ def test_tfds_source_feeds_the_pipeline(tmp_path, monkeypatch):
         images, labels = next(iter(dataset))
     assert images.shape == (8, 28, 28, 1) and images.dtype == np.float32 and labels.shape == (8,)
     assert -1.0 <= float(np.min(images)) and float(np.max(images)) <= 1.0
+
+
+def test_mixtures_are_fixed_point_sets():
+    train, again, test = data.load_source("ring8"), data.load_source("ring8"), data.load_source("ring8", split="test")
+    assert train.images.shape == (50_000, 2) and test.images.shape == (10_000, 2)
+    np.testing.assert_array_equal(train.images, again.images)
+    assert not np.array_equal(train.images[:100], test.images[:100])
+    radii = np.linalg.norm(train.images, axis=1)
+    assert abs(radii.mean() - 2.0) < 0.01 and radii.std() < 0.05
+    grid = data.load_source("grid25")
+    assert sorted(np.unique(np.round(grid.images[:, 0] / 2) * 2)) == [-4.0, -2.0, 0.0, 2.0, 4.0]
+    batch = next(iter(data.make_dataset("grid25", batch_size=64, output_range=None)))
+    assert batch.shape == (64, 2)  # points stay in data coordinates

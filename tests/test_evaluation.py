@@ -73,8 +73,8 @@ def test_evaluate_command_user_errors(tmp_path, capsys):
         (["evaluate", str(tmp_path / "missing.npy"), "--data", "fashion_mnist", "--metrics", "parzen"], "no such file"),
         (["evaluate", str(tmp_path / "points.npy"), "--data", "fashion_mnist", "--metrics", "fcd"],
          "need a domain classifier"),
-        (["evaluate", str(tmp_path / "points.npy"), "--data", "fashion_mnist", "--metrics", "fid"],
-         "need InceptionV3 ImageNet weights"),
+        (["evaluate", str(tmp_path / "points.npy"), "--data", "fashion_mnist", "--metrics", "fid",
+          "--inception-weights", str(tmp_path / "missing.h5")], "need InceptionV3 ImageNet weights"),
     ]
     if os.path.isdir(FASHION_MNIST_DIR):
         cases += [
@@ -90,9 +90,12 @@ def test_evaluate_command_user_errors(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_inception_extractor_loads_weights_by_path(tmp_path):
+def test_inception_extractor_loads_weights_by_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "can_reach", lambda *args, **kwargs: False)  # offline, without touching the network
     with pytest.raises(UserError, match="pass --inception-weights PATH"):
         classifiers.inception_extractor(None)
+    with pytest.raises(UserError, match="pass --inception-weights PATH"):
+        classifiers.inception_extractor(str(tmp_path / "missing.h5"))
     keras.utils.set_random_seed(0)
     base = keras.applications.InceptionV3(weights=None)  # explicit stand-in weights: ImageNet's cannot be fetched here
     weights = str(tmp_path / "inception.weights.h5")
@@ -130,3 +133,16 @@ def test_evaluate_callback_logs_figures_and_keeps_the_best_checkpoint(tmp_path):
     assert os.path.exists(best)
     with open(csv_path) as stream:
         assert "fcd" in stream.readline()
+
+
+def test_evaluate_modes_of_a_points_file(tmp_path, capsys):
+    points = data.load_source("ring8", split="test").images[:3000]
+    np.save(tmp_path / "ring.npy", points)
+    assert cli.main(["evaluate", str(tmp_path / "ring.npy"), "--data", "ring8", "--metrics", "modes,parzen",
+                     "--num", "3000"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["modes_covered"] == 8 and figures["modes_num"] == 8
+    assert figures["modes_high_quality_fraction"] > 0.98 and figures["modes_kl"] < 0.01
+    assert np.isfinite(figures["parzen_log_likelihood"])
+    assert cli.main(["evaluate", str(tmp_path / "ring.npy"), "--data", "fashion_mnist", "--metrics", "modes"]) == 2
+    assert "modes needs a 2-D mixture" in capsys.readouterr().err

@@ -128,3 +128,21 @@ def test_memorization_flags_copied_training_examples():
     assert copies["median_ratio"] < 0.01 and copies["fraction_closer_than_test_p1"] == 1.0
     fresh = metrics.memorization(rng.uniform(size=(100, 20)), train, test)
     assert 0.7 < fresh["median_ratio"] < 1.3
+
+
+def test_mode_coverage_of_the_data_itself_collapse_and_noise():
+    from tfgan_impl import data
+
+    ring = data.load_source("ring8", split="test").images[:2500]
+    full = metrics.mode_coverage(ring, "ring8")
+    assert full["modes_covered"] == 8 and full["num_modes"] == 8
+    assert full["high_quality_fraction"] > 0.98  # a 2-D Gaussian keeps 98.9% of its mass within 3 std
+    assert full["mode_kl"] < 0.01
+    centres, std = data.mixture_centres("ring8")
+    collapsed = centres[[0, 3]][np.arange(2500) % 2] + np.random.default_rng(0).normal(scale=std, size=(2500, 2))
+    two = metrics.mode_coverage(collapsed, "ring8")
+    assert two["modes_covered"] == 2 and two["mode_kl"] == pytest.approx(np.log(4.0), abs=0.01)
+    noise = metrics.mode_coverage(np.full((2500, 2), 10.0), "grid25")
+    assert noise == {"high_quality_fraction": 0.0, "modes_covered": 0, "num_modes": 25, "mode_kl": float("inf")}
+    grid = data.load_source("grid25").images[:2500]
+    assert metrics.mode_coverage(grid, "grid25")["modes_covered"] == 25

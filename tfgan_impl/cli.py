@@ -138,7 +138,7 @@ def make_parser():
     evaluate.add_argument("samples", metavar="RUN_DIR|SAMPLES.npy", help="a run directory or a .npy of samples in [0, 1]")
     evaluate.add_argument("--data", help="reference data source (default: the run's data.source)")
     evaluate.add_argument("--metrics", default="fcd,kcd,score,parzen,pr,nn",
-                          help="comma-separated: fcd,kcd,score,fid,kid,is,parzen,pr,nn")
+                          help="comma-separated: fcd,kcd,score,fid,kid,is,parzen,pr,nn,modes")
     evaluate.add_argument("--num", type=int, default=10_000, help="number of samples (the Parzen protocol's 10,000)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
     evaluate.add_argument("--classifier", help="domain classifier .keras file (for fcd, kcd, score, pr)")

@@ -5,7 +5,8 @@ Sources are strings, as written in configs:
     `idx:DIR`            MNIST-format IDX files (`train-images-idx3-ubyte[.gz]`, `t10k-...`), gzipped or raw;
     `folder:DIR`         PNG/JPEG files; the names of subfolders become integer labels (sorted);
     `npz:FILE`           arrays `x` (or `images`) and optional `y` (or `labels`);
-    `mnist`, `fashion_mnist`  a local IDX copy when one is present, TFDS otherwise.
+    `mnist`, `fashion_mnist`  a local IDX copy when one is present, TFDS otherwise;
+    `ring8`, `grid25`    the 2-D Gaussian mixtures of the mode-collapse benchmark (points, not images).
 """
 import concurrent.futures
 import dataclasses
@@ -225,6 +226,40 @@ def load_tfds(name, split="train", data_dir=None):
                   num_classes=features["label"].num_classes if has_labels else 0)
 
 
+def mixture_centres(name):
+    """Centres and standard deviation of the 2-D Gaussian mixtures of the mode-collapse benchmark.
+
+    `ring8`: 8 Gaussians evenly on a circle of radius 2, std 0.02; `grid25`: 25 Gaussians at {-4, -2, 0, 2, 4}^2,
+    std 0.05 (the set-ups of VEEGAN, Srivastava et al. 2017, and PacGAN, Lin et al. 2018).
+
+    Returns:
+        `(centres [K, 2] float64, std)`.
+    """
+    if name == "ring8":
+        angles = 2 * np.pi * np.arange(8) / 8
+        return 2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.02
+    if name == "grid25":
+        axis = np.arange(-4.0, 5.0, 2.0)
+        return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2), 0.05
+    raise DataError(f"unknown mixture {name!r}; expected one of {sorted(MIXTURES)}")
+
+
+MIXTURES = ("ring8", "grid25")
+MIXTURE_SIZES = {"train": 50_000, "test": 10_000}
+
+
+def load_mixture(name, split="train"):
+    """Draws a split of a 2-D Gaussian mixture, the same points every time (train and test use other seeds)."""
+    if split not in MIXTURE_SIZES:
+        raise DataError(f"{name}: unknown split {split!r}; synthetic mixtures have 'train' and 'test'")
+    centres, std = mixture_centres(name)
+    rng = np.random.default_rng(list(MIXTURE_SIZES).index(split))
+    labels = rng.integers(0, len(centres), MIXTURE_SIZES[split])
+    points = (centres[labels] + rng.normal(scale=std, size=(len(labels), 2))).astype("float32")
+    return Source(name, len(points), images=points, labels=labels.astype("int64"), has_labels=True,
+                  num_classes=len(centres))
+
+
 def load_source(source, split="train", data_dir=None, image_size=None):
     """Opens a data source named as in configs (see the module docstring).
 
@@ -247,6 +282,8 @@ def load_source(source, split="train", data_dir=None, image_size=None):
         return load_folder(rest, image_size)
     if kind == "npz":
         return load_npz(rest)
+    if source in MIXTURES:
+        return load_mixture(source, split)
     if source in LOCAL_COPIES and not rest:
         candidates = ((os.path.join(data_dir, source),) if data_dir else ()) + LOCAL_COPIES[source]
         for directory in candidates:
@@ -254,7 +291,7 @@ def load_source(source, split="train", data_dir=None, image_size=None):
                 return load_idx(directory, split)
         return load_tfds(source, split, data_dir)
     raise DataError(f"unknown data source {source!r}; expected tfds:NAME[:SPLIT], idx:DIR, folder:DIR, npz:FILE, "
-                    f"or one of {sorted(LOCAL_COPIES)}")
+                    f"or one of {sorted(LOCAL_COPIES) + list(MIXTURES)}")
 
 
 def to_unit_interval(images):

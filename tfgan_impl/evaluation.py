@@ -5,7 +5,8 @@ Metric names, as in `tfgan-impl evaluate --metrics`:
     fid, kid, is     the same with InceptionV3 (ImageNet weights supplied by path);
     parzen           the Parzen-window log-likelihood protocol of Goodfellow et al. 2014;
     pr               precision and recall (k = 3) in the domain classifier's feature space;
-    nn               nearest-training-image distances of samples vs test images (memorization).
+    nn               nearest-training-image distances of samples vs test images (memorization);
+    modes            mode coverage of 2-D samples on the `ring8`/`grid25` mixtures, from the first 2,500 samples.
 Real references: the `test` split; Parzen's sigma is chosen on 1,000 examples from the last 10,000 of `train`.
 """
 import numpy as np
@@ -17,8 +18,10 @@ from tfgan_impl.metrics import classifier as classifiers
 
 CLASSIFIER_METRICS = ("fcd", "kcd", "score", "pr")
 INCEPTION_METRICS = ("fid", "kid", "is")
-METRICS = CLASSIFIER_METRICS + INCEPTION_METRICS + ("parzen", "nn")
+SAMPLE_METRICS = ("parzen", "nn", "modes")
+METRICS = CLASSIFIER_METRICS + INCEPTION_METRICS + SAMPLE_METRICS
 PARZEN_VALIDATION = 1000  # the paper's parzen_ll.py limit_size
+MODE_SAMPLES = 2500  # the sample count VEEGAN and PacGAN report mode coverage for
 
 
 def parse_metrics(text):
@@ -70,16 +73,20 @@ class Evaluator:
                  kernel_block_size=1000):
         self.metric_names = parse_metrics(metric_names)
         self.kernel_block_size = int(kernel_block_size)
+        needs_classifier = any(name in CLASSIFIER_METRICS for name in self.metric_names)
+        if needs_classifier and classifier is None:
+            raise UserError("fcd, kcd, score and pr need a domain classifier: pass --classifier PATH "
+                            "(make one with 'tfgan-impl train-classifier SOURCE --out PATH')")
+        if "modes" in self.metric_names and data not in data_module.MIXTURES:
+            raise UserError(f"modes needs a 2-D mixture as --data ({' or '.join(data_module.MIXTURES)}), got {data!r}")
+        self.mixture = data if data in data_module.MIXTURES else None
         test = data_module.load_source(data, "test", data_dir)
         if test.images is None:
             test = _materialize(test)
         self.data_name = test.name
         self.real_test = data_module.to_unit_interval(test.images)
         self.spaces = {}
-        if any(name in CLASSIFIER_METRICS for name in self.metric_names):
-            if classifier is None:
-                raise UserError("fcd, kcd, score and pr need a domain classifier: pass --classifier PATH "
-                                "(make one with 'tfgan-impl train-classifier SOURCE --out PATH')")
+        if needs_classifier:
             self.spaces["classifier"] = _FeatureSpace(classifiers.classifier_extractor(classifier), self.real_test)
         if any(name in INCEPTION_METRICS for name in self.metric_names):
             self.spaces["inception"] = _FeatureSpace(classifiers.inception_extractor(inception_weights),
@@ -103,8 +110,10 @@ class Evaluator:
             if chunk.shape[1:] != self.real_test.shape[1:]:
                 raise UserError(f"samples of shape {list(chunk.shape[1:])} do not match {self.data_name} "
                                 f"examples of shape {list(self.real_test.shape[1:])}")
-            if not np.all(np.isfinite(chunk)) or chunk.min() < 0.0 or chunk.max() > 1.0:
-                raise UserError("samples must be finite images in [0, 1] (data units, as 'tfgan-impl sample' writes)")
+            if not np.all(np.isfinite(chunk)):
+                raise UserError("samples must be finite")
+            if chunk.ndim == 4 and (chunk.min() < 0.0 or chunk.max() > 1.0):
+                raise UserError("samples must be images in [0, 1] (data units, as 'tfgan-impl sample' writes)")
             for name, space in self.spaces.items():
                 moments, kernel, score, features = running[name]
                 chunk_features, chunk_logits = space.extractor(chunk)
@@ -113,7 +122,7 @@ class Evaluator:
                 score.update(chunk_logits)
                 if "pr" in self.metric_names and name == "classifier":
                     features.append(chunk_features)
-            if "parzen" in self.metric_names or "nn" in self.metric_names:
+            if any(name in SAMPLE_METRICS for name in self.metric_names):
                 kept.append(chunk)
             count += len(chunk)
         if count < 2:
@@ -143,6 +152,11 @@ class Evaluator:
             if "nn" in self.metric_names:
                 memorization = metrics.memorization(samples, self.real_train, self.real_test)
                 figures.update({f"nn_{key}": value for key, value in memorization.items()})
+            if "modes" in self.metric_names:
+                coverage = metrics.mode_coverage(samples[:MODE_SAMPLES], self.mixture)
+                figures.update({"modes_covered": coverage["modes_covered"], "modes_num": coverage["num_modes"],
+                                "modes_high_quality_fraction": coverage["high_quality_fraction"],
+                                "modes_kl": coverage["mode_kl"]})
         return figures
 
 

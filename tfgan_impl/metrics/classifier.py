@@ -129,18 +129,21 @@ def inception_extractor(weights_path, batch_size=64):
     Images in [0, 1] are resized to 299x299 bilinearly and scaled to [-1, 1].
 
     Args:
-        weights_path: the ImageNet weights file of `keras.applications.InceptionV3` with its top.
+        weights_path: the ImageNet weights file of `keras.applications.InceptionV3` with its top; `None`
+            downloads them (into `~/.keras/models`) when the network allows.
 
     Returns:
         A `FeatureExtractor`.
 
     Raises:
-        UserError: no weights file; a random network would give meaningless figures, so none is used.
+        UserError: no weights to be had; a random network would give meaningless figures, so none is used.
     """
-    if not weights_path or not os.path.isfile(weights_path):
+    if weights_path is None and data_module.can_reach():
+        weights_path = "imagenet"
+    elif not weights_path or not os.path.isfile(weights_path):
         raise UserError(f"FID, KID and IS need InceptionV3 ImageNet weights: download {INCEPTION_WEIGHTS_FILE} "
                         "(keras.applications.InceptionV3(weights='imagenet') fetches it online, into "
-                        f"~/.keras/models) and pass --inception-weights PATH; got {weights_path!r}")
+                        f"~/.keras/models) and pass --inception-weights PATH; got {weights_path!r} offline")
     base = keras.applications.InceptionV3(include_top=True, weights=weights_path)
     pool = base.get_layer("avg_pool").output
     top = base.get_layer("predictions")
