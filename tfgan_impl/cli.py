@@ -112,6 +112,17 @@ def _train_classifier(args):
     return 0
 
 
+def _export(args):
+    from tfgan_impl import config as config_module
+    from tfgan_impl import export, training
+
+    gan = training.load_run(args.run_dir)
+    config = config_module.load(os.path.join(args.run_dir, "config.yaml"))
+    path = export.export_saved_model(gan, args.out, version=args.version, metadata={"config": config.to_dict()})
+    print(f"exported {path}")
+    return 0
+
+
 def make_parser():
     """The argument parser of `tfgan-impl` and its subcommands."""
     parser = _Parser(prog="tfgan-impl", description="Train and sample generative adversarial networks.")
@@ -153,6 +164,13 @@ def make_parser():
     train_classifier.add_argument("--seed", type=int, default=0, help="seed")
     train_classifier.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output")
     train_classifier.set_defaults(handler=_train_classifier)
+
+    export = commands.add_parser("export", help="export the generator as a versioned SavedModel for TF Serving")
+    export.add_argument("run_dir", help="run directory written by 'train'")
+    export.add_argument("--format", choices=("saved_model",), default="saved_model", help="export format")
+    export.add_argument("--out", required=True, help="model base directory; versions go in OUT/<N>/")
+    export.add_argument("--version", type=int, help="version number (default: one more than the largest present)")
+    export.set_defaults(handler=_export)
     return parser
 
 

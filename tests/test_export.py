@@ -1,0 +1,93 @@
+"""SavedModel export for TF Serving: layout, versions, signatures, fresh-process parity, bad requests."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgan_impl import cli, training
+from tfgan_impl.errors import UserError
+from tfgan_impl.export import export_saved_model
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+DCGAN = os.path.join(ROOT, "configs", "dcgan_fashion_mnist.yaml")
+SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export")
+    images = np.random.default_rng(0).integers(0, 256, (128, 8, 8, 1), dtype=np.uint8)
+    np.savez(root / "d.npz", x=images)
+    run_dir = str(root / "run")
+    assert cli.main(["train", DCGAN, "--out", run_dir, "--epochs", "1", "--steps-per-epoch", "3",
+                     "--set", f"data.source=npz:{root / 'd.npz'}", "--set", "model.generator.base_filters=4",
+                     "--set", "model.discriminator.base_filters=4", "--set", "data.batch_size=16",
+                     "--set", "model.latent_dim=12", "--verbose", "0"]) == 0
+    return run_dir
+
+
+def test_export_versions_and_in_process_parity(trained_run, tmp_path):
+    out = str(tmp_path / "models" / "gen")
+    assert cli.main(["export", trained_run, "--out", out]) == 0
+    assert cli.main(["export", trained_run, "--out", out]) == 0
+    assert sorted(os.listdir(out)) == ["1", "2"]  # no temporary directory left behind
+    assert os.path.exists(os.path.join(out, "1", "saved_model.pb")) and os.path.isdir(os.path.join(out, "1", "variables"))
+    with pytest.raises(UserError, match="version 2 exists and is never overwritten"):
+        export_saved_model(training.load_run(trained_run), out, version=2)
+    loaded = tf.saved_model.load(os.path.join(out, "1"))
+    gan = training.load_run(trained_run)
+    z = tf.random.stateless_normal([5, 12], seed=[3, 4])
+    served = loaded.signatures["serving_default"](z=z)
+    np.testing.assert_allclose(served["images"].numpy(), gan.to_data_units(gan.generator(z, training=False)), atol=1e-5)
+    assert served["images_uint8"].dtype == tf.uint8
+    np.testing.assert_array_equal(served["images_uint8"].numpy(), np.round(served["images"].numpy() * 255))
+    first = loaded.signatures["sample"](num=tf.constant(3), seed=tf.constant(7, tf.int64))["images"].numpy()
+    again = loaded.signatures["sample"](num=tf.constant(3), seed=tf.constant(7, tf.int64))["images"].numpy()
+    assert first.shape == (3, 8, 8, 1) and np.array_equal(first, again)
+    metadata = json.loads(loaded.signatures["metadata"]()["json"].numpy())
+    assert metadata["latent_dim"] == 12 and metadata["sample_shape"] == [8, 8, 1]
+    assert metadata["config"]["model"]["latent_dim"] == 12
+    with open(os.path.join(out, "1", "assets.extra", "tfgan_impl.json")) as stream:
+        assert json.load(stream) == metadata
+
+
+@pytest.mark.parametrize("bad_z, message", [
+    (np.zeros((2, 5), np.float32), "input z must have shape [batch, 12]"),
+    (np.full((2, 12), np.nan, np.float32), "input z must be finite"),
+])
+def test_bad_requests_name_the_input(trained_run, tmp_path, bad_z, message):
+    path = export_saved_model(training.load_run(trained_run), str(tmp_path / "m"))
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        serve(z=tf.constant(bad_z))
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError), match="float"):
+        serve(z=tf.constant(bad_z, tf.float64))  # a wrong dtype is refused at the signature
+    sample = tf.saved_model.load(path).signatures["sample"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="input num must be at least 1"):
+        sample(num=tf.constant(0), seed=tf.constant(1, tf.int64))
+
+
+@pytest.mark.slow
+def test_fresh_process_and_saved_model_cli(trained_run, tmp_path):
+    path = export_saved_model(training.load_run(trained_run), str(tmp_path / "m"))
+    shown = subprocess.run([SAVED_MODEL_CLI, "show", "--dir", path, "--all"], capture_output=True, text=True,
+                           timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    for fragment in ("signature_def['serving_default']", "signature_def['sample']", "signature_def['metadata']",
+                     "inputs['z'] tensor_info:", "dtype: DT_FLOAT", "shape: (-1, -1)", "inputs['num']",
+                     "dtype: DT_INT32", "inputs['seed']", "dtype: DT_INT64", "outputs['images']",
+                     "outputs['images_uint8']", "dtype: DT_UINT8", "shape: (-1, 8, 8, 1)"):
+        assert fragment in shown.stdout, fragment
+    z = np.random.default_rng(0).normal(size=(4, 12)).astype(np.float32)
+    np.save(tmp_path / "z.npy", z)
+    expected = tf.saved_model.load(path).signatures["serving_default"](z=tf.constant(z))["images"].numpy()
+    script = ("import sys, numpy as np, tensorflow as tf; m = tf.saved_model.load(sys.argv[1]); "
+              "np.save(sys.argv[3], m.signatures['serving_default'](z=tf.constant(np.load(sys.argv[2])))['images'].numpy())")
+    result = subprocess.run([sys.executable, "-c", script, path, str(tmp_path / "z.npy"), str(tmp_path / "out.npy")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-6)
