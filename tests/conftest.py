@@ -13,6 +13,9 @@ _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+# Tests on the real data skip on a developer machine without it; in CI (which installs it) that is an error.
+if os.environ.get("CI") and not os.path.isdir(FASHION_MNIST_DIR):
+    raise RuntimeError(f"CI needs {FASHION_MNIST_DIR}: apt-get install dataset-fashion-mnist (scripts/setup.sh does)")
 
 
 @pytest.fixture
