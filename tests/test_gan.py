@@ -198,3 +198,19 @@ def test_dcgan_samples_move_toward_fashion_mnist():
     assert trained[0] < 0.25 * untrained[0], (trained, untrained)
     assert trained[1] < 0.25 * untrained[1], (trained, untrained)
     assert trained[0] < 0.08 and trained[1] < 0.08, trained
+
+
+def test_train_step_traces_once_per_input_shape(gaussian_points):
+    traces = []
+
+    class CountingGAN(GAN):
+        def train_step(self, data):
+            traces.append(1)  # Python runs only while tracing
+            return super().train_step(data)
+
+    keras.utils.set_random_seed(0)
+    gan = CountingGAN(networks.mlp_generator(4, [2], hidden_units=(8,), output_activation="linear"),
+                      networks.mlp_discriminator([2], hidden_units=(8,)), latent_dim=4, output_range=None)
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    gan.fit(points_dataset(gaussian_points), epochs=3, verbose=0)
+    assert len(traces) == 1
