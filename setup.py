@@ -19,6 +19,6 @@ setup(
         "numpy>=1.26",
         "tensorboard>=2.16",  # TensorFlow 2.21 no longer installs it; tf.summary needs it
     ],
-    extras_require={"test": ["pytest>=8", "tensorflow-gan==2.1.0"]},
+    extras_require={"test": ["pytest>=8", "tensorflow-gan==2.1.0", "hypothesis>=6"]},
     entry_points={"console_scripts": ["tfgan-impl=tfgan_impl.cli:main"]},
 )
