@@ -69,6 +69,8 @@ def test_bad_requests_name_the_input(trained_run, tmp_path, bad_z, message):
     sample = tf.saved_model.load(path).signatures["sample"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="input num must be at least 1"):
         sample(num=tf.constant(0), seed=tf.constant(1, tf.int64))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="input num must be at most 4096"):
+        sample(num=tf.constant(10**6), seed=tf.constant(1, tf.int64))
 
 
 @pytest.mark.slow

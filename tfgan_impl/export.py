@@ -42,16 +42,19 @@ class GeneratorModule(tf.Module):
 
     @tf.function
     def generate_from_noise(self, z):
-        tf.debugging.assert_equal(tf.shape(z)[1], self.latent_dim,
-                                  message=f"input z must have shape [batch, {self.latent_dim}]")
-        tf.debugging.assert_all_finite(z, message="input z must be finite")
+        # Control dependencies make the checks run before the generator, whose own errors would name no input.
+        with tf.control_dependencies([tf.debugging.assert_equal(
+                tf.shape(z)[1], self.latent_dim, message=f"input z must have shape [batch, {self.latent_dim}]")]):
+            z = tf.debugging.assert_all_finite(tf.identity(z), message="input z must be finite")
         return self._to_outputs(self.generator(z, training=False))
 
     @tf.function
     def generate_from_seed(self, num, seed):
-        tf.debugging.assert_positive(num, message="input num must be at least 1")
-        tf.debugging.assert_less_equal(num, MAX_SAMPLES_PER_REQUEST,
-                                       message=f"input num must be at most {MAX_SAMPLES_PER_REQUEST}")
+        with tf.control_dependencies([
+                tf.debugging.assert_positive(num, message="input num must be at least 1"),
+                tf.debugging.assert_less_equal(num, MAX_SAMPLES_PER_REQUEST,
+                                               message=f"input num must be at most {MAX_SAMPLES_PER_REQUEST}")]):
+            num = tf.identity(num)
         z = tf.random.stateless_normal(tf.stack([num, self.latent_dim]), seed=tf.stack([seed, tf.constant(0, tf.int64)]))
         return self._to_outputs(self.generator(z, training=False))
 
