@@ -1,5 +1,6 @@
 """Callbacks for `GAN.fit`: sample pictures, atomic checkpoints with resume, divergence stop, throughput."""
 import csv
+import io
 import json
 import math
 import os
@@ -84,16 +85,10 @@ class Checkpoint(keras.callbacks.Callback):
         name = f"epoch_{epoch + 1:04d}.weights.h5"
         images.write_atomically(os.path.join(self.directory, name), self.model.save_weights)
         state = {"epoch": epoch + 1, "weights": name, "step": int(self.model.g_optimizer.iterations.numpy())}
-        images.write_atomically(os.path.join(self.directory, LATEST),
-                                lambda path: _write_json(path, state))
+        images.write_text(os.path.join(self.directory, LATEST), json.dumps(state))
         kept = sorted(f for f in os.listdir(self.directory) if f.startswith("epoch_") and f.endswith(".weights.h5"))
         for stale in kept[:-self.keep]:
             os.remove(os.path.join(self.directory, stale))
-
-
-def _write_json(path, value):
-    with open(path, "w") as stream:
-        json.dump(value, stream)
 
 
 def latest_checkpoint(directory):
@@ -170,7 +165,9 @@ class MetricsCSV(keras.callbacks.Callback):
             rows = list(csv.reader(stream))
         kept = rows[:1] + [row for row in rows[1:] if row and int(row[0]) <= epoch]
         if len(kept) < len(rows):
-            images.write_atomically(self.path, lambda temporary: csv.writer(open(temporary, "w", newline="")).writerows(kept))
+            buffer = io.StringIO()
+            csv.writer(buffer).writerows(kept)
+            images.write_text(self.path, buffer.getvalue())
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in sorted((logs or {}).items())}}
@@ -263,8 +260,8 @@ class Evaluate(keras.callbacks.Callback):
         if better and np.isfinite(value):
             self.best = value
             images.write_atomically(self.best_path, self.model.save_weights)
-            images.write_atomically(self.best_path + ".json", lambda path: _write_json(
-                path, {"epoch": epoch + 1, "monitor": self.monitor, "value": value}))
+            images.write_text(self.best_path + ".json",
+                              json.dumps({"epoch": epoch + 1, "monitor": self.monitor, "value": value}))
 
 
 class Throughput(keras.callbacks.Callback):

@@ -93,7 +93,7 @@ def _evaluate(args):
     figures = {"data": evaluator.data_name, **evaluator(chunks)}
     text = json.dumps(figures, indent=1)
     if args.json:
-        images.write_atomically(args.json, lambda temporary: open(temporary, "w").write(text + "\n"))
+        images.write_text(args.json, text + "\n")
     print(text)
     return 0
 

@@ -83,6 +83,16 @@ def write_atomically(path, write):
             os.remove(temporary)
 
 
+def write_text(path, text):
+    """Writes a text file atomically (closed and complete before it gets its name)."""
+
+    def write(temporary):
+        with open(temporary, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+
+    write_atomically(path, write)
+
+
 def save_png(picture, path):
     """Writes a uint8 picture `[H, W, C]` as PNG atomically."""
     write_atomically(path, lambda temporary: keras.utils.save_img(temporary, picture, file_format="png",

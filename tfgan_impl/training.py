@@ -68,10 +68,6 @@ def compile_gan(gan, config):
     return gan
 
 
-def _write_json(path, value):
-    images.write_atomically(path, lambda temporary: open(temporary, "w").write(json.dumps(value, indent=1)))
-
-
 def prepare_run_dir(run_dir, config):
     """Creates or reopens a run directory; refuses one that holds a run of a different config.
 
@@ -144,7 +140,7 @@ def train(config, run_dir, verbose="auto"):
     if config.train.steps_per_epoch:
         dataset = dataset.repeat()  # epochs of a fixed step count run across the data's end
     prepare_run_dir(run_dir, config)
-    _write_json(os.path.join(run_dir, RUN_INFO), {"sample_shape": sample_shape, "source": source.name})
+    images.write_text(os.path.join(run_dir, RUN_INFO), json.dumps({"sample_shape": sample_shape, "source": source.name}))
     marginals = None
     if config.model.generator.get("output_bias") == "marginals" and source.images is not None:
         marginals = data.to_unit_interval(source.images).mean(axis=0)
