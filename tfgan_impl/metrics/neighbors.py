@@ -7,6 +7,8 @@ manifold, recall the fraction of real points inside the generated one. Distances
 """
 import numpy as np
 
+from tfgan_impl.metrics.parzen import squared_distances
+
 
 def _flat(array):
     # float32 halves the cost of the distance blocks; nearest-neighbour decisions do not need float64.
@@ -15,8 +17,7 @@ def _flat(array):
 
 
 def _distances(queries, reference, reference_norms):
-    squared = (queries ** 2).sum(1)[:, None] + reference_norms[None, :] - 2.0 * queries @ reference.T
-    return np.sqrt(np.maximum(squared, 0.0))
+    return np.sqrt(squared_distances(queries, reference, reference_norms))
 
 
 def _blocks(queries, reference, batch_size):

@@ -15,7 +15,8 @@ def _flat(array):
     return array.reshape(len(array), -1)
 
 
-def _squared_distances(queries, centres, centre_norms):
+def squared_distances(queries, centres, centre_norms):
+    """Squared Euclidean distances `[n, m]` from the expansion |q|^2 + |c|^2 - 2 q.c, clipped at zero."""
     distances = (queries ** 2).sum(1)[:, None] + centre_norms[None, :] - 2.0 * queries @ centres.T
     return np.maximum(distances, 0.0)
 
@@ -47,7 +48,7 @@ def parzen_log_likelihoods(data, samples, sigmas, batch_size=100):
     dim = data.shape[1]
     result = np.empty((len(sigmas), len(data)))
     for start in range(0, len(data), batch_size):
-        distances = _squared_distances(data[start:start + batch_size], centres, centre_norms)
+        distances = squared_distances(data[start:start + batch_size], centres, centre_norms)
         for index, sigma in enumerate(sigmas):
             result[index, start:start + batch_size] = (_log_mean_exp(-0.5 * distances / sigma ** 2)
                                                        - dim * np.log(sigma * np.sqrt(2 * np.pi)))
