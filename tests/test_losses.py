@@ -71,5 +71,66 @@ def test_minimax_generator_loss_matches_tfgan_up_to_its_constant():
 
 
 def test_unknown_loss_name_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown GAN loss 'wasserstein'"):
-        losses.get("wasserstein")
+    with pytest.raises(ValueError, match="unknown GAN loss 'wasserstain'"):
+        losses.get("wasserstain")
+
+
+def test_least_squares_losses_match_tfgan():
+    reference = tfgan_losses()
+    np.testing.assert_allclose(
+        tf.reduce_mean(losses.least_squares_discriminator_loss(LOGITS_REAL, LOGITS_FAKE)).numpy(),
+        reference.least_squares_discriminator_loss(LOGITS_REAL, LOGITS_FAKE).numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(tf.reduce_mean(losses.least_squares_generator_loss(LOGITS_FAKE)).numpy(),
+                               reference.least_squares_generator_loss(LOGITS_FAKE).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_wasserstein_losses_match_tfgan():
+    reference = tfgan_losses()
+    np.testing.assert_allclose(tf.reduce_mean(losses.wasserstein_discriminator_loss(LOGITS_REAL, LOGITS_FAKE)).numpy(),
+                               reference.wasserstein_discriminator_loss(LOGITS_REAL, LOGITS_FAKE).numpy(),
+                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(tf.reduce_mean(losses.wasserstein_generator_loss(LOGITS_FAKE)).numpy(),
+                               reference.wasserstein_generator_loss(LOGITS_FAKE).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_hinge_loss_matches_tfgan_and_its_closed_form():
+    reference = tfgan_losses().wasserstein_hinge_discriminator_loss(LOGITS_REAL, LOGITS_FAKE)
+    ours = losses.hinge_discriminator_loss(LOGITS_REAL, LOGITS_FAKE)
+    np.testing.assert_allclose(tf.reduce_mean(ours).numpy(), reference.numpy(), rtol=1e-6, atol=1e-6)
+    expected = np.maximum(0, 1 - LOGITS_REAL) + np.maximum(0, 1 + LOGITS_FAKE)
+    np.testing.assert_allclose(ours.numpy(), expected[:, 0], rtol=1e-6)
+    assert losses.get("hinge").generator is losses.wasserstein_generator_loss
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_auxiliary_classifier_loss_matches_tfgan(label_smoothing):
+    rng = np.random.default_rng(3)
+    real_class_logits = rng.normal(size=(6, 4)).astype("float32") * 3
+    fake_class_logits = rng.normal(size=(6, 4)).astype("float32") * 3
+    labels = np.array([0, 1, 2, 3, 1, 0])
+    one_hot = np.eye(4, dtype="float32")[labels]
+    reference = tfgan_losses()
+    expected = reference.acgan_discriminator_loss(real_class_logits, fake_class_logits, one_hot,
+                                                  label_smoothing=label_smoothing)
+    ours = (losses.auxiliary_classifier_loss(real_class_logits, labels, label_smoothing)
+            + losses.auxiliary_classifier_loss(fake_class_logits, labels))
+    np.testing.assert_allclose(tf.reduce_mean(ours).numpy(), expected.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(tf.reduce_mean(losses.auxiliary_classifier_loss(fake_class_logits, labels)).numpy(),
+                               reference.acgan_generator_loss(fake_class_logits, one_hot).numpy(), rtol=1e-6,
+                               atol=1e-6)
+
+
+def test_every_registered_loss_is_finite_and_pushes_the_right_way():
+    # Inside every loss's margins (LSGAN's targets 0 and 1, the hinge's -1 and 1), each discriminator loss falls
+    # when real outputs rise and fake outputs fall, and each generator loss falls when fake outputs rise.
+    for name, pair in losses.LOSSES.items():
+        real = tf.Variable([[-0.8], [-0.3], [0.0], [0.5], [0.9]])
+        fake = tf.Variable([[0.05], [0.2], [0.5], [0.8], [0.6]])
+        with tf.GradientTape(persistent=True) as tape:
+            d_loss = tf.reduce_mean(pair.discriminator(real, fake))
+            g_loss = tf.reduce_mean(pair.generator(fake))
+        assert np.isfinite(d_loss.numpy()) and np.isfinite(g_loss.numpy()), name
+        assert np.all(tape.gradient(d_loss, real).numpy() <= 0), name
+        assert np.all(tape.gradient(d_loss, fake).numpy() >= 0), name
+        assert np.all(tape.gradient(g_loss, fake).numpy() <= 0), name
+        assert np.any(tape.gradient(g_loss, fake).numpy() < 0), name

@@ -40,13 +40,16 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._latent = tf.random.stateless_normal([self.num, self.model.latent_dim], seed=[self.seed, 7])
+        # Conditional models draw the classes in turn, so each row of the picture shows them in order.
+        num_classes = getattr(self.model, "num_classes", None)
+        self._labels = None if num_classes is None else np.arange(self.num) % num_classes
         if self.log_dir and self._writer is None:
             self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        samples = self.model.to_data_units(self.model.generator(self._latent, training=False))
+        samples = self.model.generate_from(self._latent, labels=self._labels)
         if not np.all(np.isfinite(samples)):  # a diverged generator: a black picture would mislead
             return
         picture = images.samples_picture(samples)

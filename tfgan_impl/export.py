@@ -25,7 +25,7 @@ class GeneratorModule(tf.Module):
 
     def __init__(self, gan, metadata):
         super().__init__()
-        self.generator = gan.generator
+        self.generator = gan.sampling_generator  # the moving average when the GAN keeps one
         self.latent_dim = gan.latent_dim
         self.output_range = gan.output_range
         self._metadata = json.dumps(metadata, sort_keys=True)

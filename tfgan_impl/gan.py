@@ -1,4 +1,5 @@
 """The GAN model: a `keras.Model` whose `train_step` is Algorithm 1 of Goodfellow et al. 2014."""
+import functools
 import random
 
 import keras
@@ -7,7 +8,9 @@ import tensorflow as tf
 if keras.backend.backend() != "tensorflow":
     raise ImportError(f"tfgan_impl needs the TensorFlow backend of Keras; KERAS_BACKEND is {keras.backend.backend()!r}")
 
+from tfgan_impl import augment as augment_module
 from tfgan_impl import losses as losses_module
+from tfgan_impl import penalties as penalties_module
 
 # Key under which `GAN.fit` hands `d_steps` stacked real batches to `train_step`.
 REAL_BATCHES_KEY = "real_batches"
@@ -43,6 +46,36 @@ def real_images_of(data):
     return images
 
 
+def packed_shape(sample_shape, packing):
+    """Shape of one discriminator input when it sees `packing` samples at once (PacGAN, Lin et al. 2018, sec. 3):
+    vectors are concatenated (`[d] -> [m * d]`), images stacked on channels (`[H, W, C] -> [H, W, m * C]`)."""
+    sample_shape = [int(d) for d in sample_shape]
+    return sample_shape[:-1] + [sample_shape[-1] * int(packing)]
+
+
+def pack(samples, packing):
+    """Groups consecutive samples `m` at a time into one discriminator input (PacGAN, Lin et al. 2018, sec. 3).
+
+    Args:
+        samples: `[batch, ...]`, batch divisible by `packing`.
+        packing: m, samples per discriminator input.
+
+    Returns:
+        `[batch / m, ...]` inputs of shape `packed_shape(sample_shape, m)`.
+    """
+    if packing == 1:
+        return samples
+    shape = tf.shape(samples)
+    check = tf.debugging.assert_equal(shape[0] % packing, 0, message=f"packing={packing} needs a batch size divisible "
+                                      f"by {packing} on every replica")
+    with tf.control_dependencies([check]):
+        grouped = tf.reshape(samples, tf.concat([[-1, packing], shape[1:]], axis=0))
+    rank = samples.shape.rank
+    # Samples of a group become consecutive blocks of the last axis.
+    grouped = tf.transpose(grouped, [0] + list(range(2, rank)) + [1, rank])
+    return tf.reshape(grouped, tf.concat([[-1], shape[1:-1], [shape[-1] * packing]], axis=0))
+
+
 def _replica_position():
     context = tf.distribute.get_replica_context()
     if context is None:  # cross-replica context: a single stream of data
@@ -54,54 +87,96 @@ def _replica_position():
 class GAN(keras.Model):
     """A generator and a discriminator trained adversarially with `fit` (Goodfellow et al. 2014, Algorithm 1).
 
-    Calling the model on latent vectors runs the generator. `compile` takes one optimizer per network, the
-    loss by name (see `tfgan_impl.losses.LOSSES`) and `d_steps`, the number k of discriminator updates per
-    generator update. One `fit` step is one generator update.
+    Calling the model on latent vectors runs the generator (its moving average when `ema_decay` is set). `compile`
+    takes one optimizer per network, the loss by name (see `tfgan_impl.losses.LOSSES`), `d_steps` (the number k
+    of discriminator updates per generator update, WGAN's n_critic), discriminator penalties and DiffAugment.
+    One `fit` step is one generator update.
+
+    Subclasses for conditional models (`tfgan_impl.conditional`) override the hooks `_split`, `_generate`,
+    `_discriminate` and `_class_losses`; the update itself is written once, here.
 
     Args:
         generator: a Keras model mapping `[batch, latent_dim]` to samples.
-        discriminator: a Keras model mapping samples to logits (`[batch, 1]` or any `[batch, ...]`).
+        discriminator: a Keras model mapping samples to logits (`[batch, 1]` or any `[batch, ...]`); with
+            `packing` m > 1, mapping inputs of `packed_shape(sample_shape, m)`.
         latent_dim: size of the standard-normal latent vector z.
-        seed: integer seed of the latent noise stream; `None` picks one at random (and records it).
+        seed: integer seed of the noise streams; `None` picks one at random (and records it).
         output_range: `(low, high)` interval of the generator's outputs, used to map samples to data units
             ([0, 1] for images); `None` when samples already are in data units (e.g. 2-D points).
+        packing: m, the samples the discriminator judges together (PacGAN, Lin et al. 2018); 1 for a plain GAN.
+        ema_decay: if set, keeps an exponential moving average of the generator's weights (Karras et al. 2018,
+            sec. A.1; Yazici et al. 2019) in `ema_generator`, used for sampling and export.
     """
 
-    def __init__(self, generator, discriminator, latent_dim, seed=None, output_range=(-1.0, 1.0), **kwargs):
+    num_classes = None  # unconditional; conditional subclasses set the number of classes
+
+    def __init__(self, generator, discriminator, latent_dim, seed=None, output_range=(-1.0, 1.0), packing=1,
+                 ema_decay=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
         self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(2**31 - 1)
         self.output_range = None if output_range is None else tuple(float(v) for v in output_range)
+        if int(packing) < 1:
+            raise ValueError(f"packing must be a positive integer, got {packing!r}")
+        self.packing = int(packing)
+        if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
+            raise ValueError(f"ema_decay must lie strictly between 0 and 1, got {ema_decay!r}")
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.d_penalty_tracker = keras.metrics.Mean(name="d_penalty")
         self.loss_name = None
         self.d_steps = 1
+        self.penalties = {}
+        self.label_smoothing = 0.0
+        self.augment = ()
         self.build()
+        # Keras's optimizer EMA (`use_ema`) overwrites the trained weights at the end of `fit`, which would
+        # corrupt a resumed run; this keeps the average beside them instead.
+        self.ema_generator = None if self.ema_decay is None else self._clone_generator()
+
+    def _clone_generator(self):
+        clone = keras.models.clone_model(self.generator)
+        clone.set_weights(self.generator.get_weights())
+        clone.trainable = False
+        return clone
 
     def build(self, input_shape=None):
         if not self.generator.built:
             self.generator.build((None, self.latent_dim))
         if not self.discriminator.built:
-            self.discriminator.build(self.generator.compute_output_shape((None, self.latent_dim)))
+            sample_shape = self.generator.compute_output_shape((None, self.latent_dim))[1:]
+            self.discriminator.build((None, *packed_shape(sample_shape, self.packing)))
         self.built = True
 
-    def call(self, z, training=False):
-        return self.generator(z, training=training)
+    @property
+    def sampling_generator(self):
+        """The generator used for samples and export: the moving average when `ema_decay` is set."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
 
-    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", d_steps=1, **kwargs):
+    def call(self, z, training=False):
+        return self.sampling_generator(z, training=training)
+
+    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", d_steps=1, penalties=None, label_smoothing=0.0,
+                augment=None, **kwargs):
         """Configures adversarial training.
 
         Args:
             d_optimizer: optimizer (instance, name or config dict) of the discriminator.
             g_optimizer: optimizer of the generator.
-            loss: name of a loss pair in `tfgan_impl.losses.LOSSES`, e.g. `"minimax"` (eq. 1) or
-                `"non_saturating"` (the paper's practical choice).
-            d_steps: k, the discriminator updates per generator update (Algorithm 1), each on its own real
-                batch when `fit` is given a `tf.data.Dataset` (other inputs reuse one batch k times).
+            loss: name of a loss pair in `tfgan_impl.losses.LOSSES`: `"minimax"` (eq. 1), `"non_saturating"`
+                (the paper's practical choice), `"least_squares"`, `"wasserstein"` or `"hinge"`.
+            d_steps: k, the discriminator updates per generator update (Algorithm 1; WGAN's n_critic), each on its
+                own real batch when `fit` is given a `tf.data.Dataset` (other inputs reuse one batch k times).
+            penalties: `{name: weight}` of discriminator penalties from `tfgan_impl.penalties.PENALTIES`, e.g.
+                `{"gradient_penalty": 10.0}` (WGAN-GP's lambda) or `{"r1": 10.0}` (R1's gamma).
+            label_smoothing: one-sided label smoothing of the discriminator's real targets (minimax losses only).
+            augment: DiffAugment policy, names from `tfgan_impl.augment.POLICIES`, applied to real and generated
+                images before every discriminator call.
             **kwargs: passed to `keras.Model.compile` (`jit_compile`, `steps_per_execution`, `run_eagerly`).
         """
         if int(d_steps) < 1:
@@ -110,7 +185,22 @@ class GAN(keras.Model):
         self.g_optimizer = keras.optimizers.get(g_optimizer)
         if self.d_optimizer is self.g_optimizer:
             raise ValueError("d_optimizer and g_optimizer must be two optimizer instances, got the same one twice")
-        self.discriminator_loss_fn, self.generator_loss_fn = losses_module.get(loss)
+        self.loss_pair = losses_module.get(loss)
+        self.discriminator_loss_fn, self.generator_loss_fn = self.loss_pair.discriminator, self.loss_pair.generator
+        if label_smoothing:
+            if self.discriminator_loss_fn is not losses_module.minimax_discriminator_loss:
+                raise ValueError(f"label_smoothing applies to the minimax and non_saturating losses, not {loss!r}")
+            self.discriminator_loss_fn = functools.partial(losses_module.minimax_discriminator_loss,
+                                                           label_smoothing=float(label_smoothing))
+        penalties = dict(penalties or {})
+        for name, weight in penalties.items():
+            if name not in penalties_module.PENALTIES:
+                raise ValueError(f"unknown penalty {name!r}; expected one of {sorted(penalties_module.PENALTIES)}")
+            if float(weight) < 0:
+                raise ValueError(f"penalty {name!r} needs a non-negative weight, got {weight!r}")
+        self.penalties = {name: float(weight) for name, weight in penalties.items()}
+        self.label_smoothing = float(label_smoothing)
+        self.augment = augment_module.check_policy(augment)
         self.loss_name = loss
         self.d_steps = int(d_steps)
         # Keras reports and checkpoints `model.optimizer`; the generator's counts one `fit` step per update.
@@ -119,7 +209,13 @@ class GAN(keras.Model):
 
     @property
     def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+        trackers = [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+        return trackers + ([self.d_penalty_tracker] if self.penalties else [])
+
+    def _stream_seed(self, counter, stream):
+        # Streams: 0 discriminator noise, 1 generator noise, 2 evaluation noise, 3 penalty interpolation,
+        # 4-6 augmentation; keyed by an optimizer's iteration counter so a resumed run draws the same numbers.
+        return tf.stack([tf.constant(self.seed, tf.int64), tf.cast(counter, tf.int64) * 8 + stream])
 
     def sample_latent(self, local_batch_size, counter, stream):
         """Draws z ~ N(0, I) for this replica from a stateless stream keyed by `(seed, counter, stream)`.
@@ -137,9 +233,13 @@ class GAN(keras.Model):
             A float32 tensor `[local_batch_size, latent_dim]`.
         """
         replica_id, num_replicas = _replica_position()
-        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(counter, tf.int64) * 4 + stream])
-        z = tf.random.stateless_normal([num_replicas, local_batch_size, self.latent_dim], seed=seed)
+        z = tf.random.stateless_normal([num_replicas, local_batch_size, self.latent_dim],
+                                       seed=self._stream_seed(counter, stream))
         return z[replica_id]
+
+    def _replica_seed(self, counter, stream):
+        replica_id, _ = _replica_position()
+        return tf.random.experimental.stateless_fold_in(self._stream_seed(counter, stream), replica_id)
 
     def _scale(self, per_example_loss):
         # Sum over the replica's batch divided by the global batch: gradients summed across replicas then
@@ -148,30 +248,102 @@ class GAN(keras.Model):
         global_batch_size = tf.cast(tf.shape(per_example_loss)[0] * num_replicas, tf.float32)
         return tf.reduce_sum(per_example_loss) / global_batch_size
 
-    def _discriminator_step(self, real_images):
-        batch_size = tf.shape(real_images)[0]
-        z = self.sample_latent(batch_size, self.d_optimizer.iterations, stream=0)
-        fake_images = self.generator(z, training=True)
+    # Hooks of conditional subclasses: unconditional models ignore labels.
+    def _split(self, data):
+        """The images (and labels, `None` here) of a dataset element."""
+        return real_images_of(data), None
+
+    def _generate(self, z, labels, training):
+        return self.generator(z, training=training)
+
+    def _discriminate(self, inputs, labels, training):
+        """`(adversarial_logits, class_logits or None)` of discriminator inputs."""
+        return self.discriminator(inputs, training=training), None
+
+    def _class_losses(self, real_class_logits, fake_class_logits, labels):
+        """Per-example auxiliary losses of the discriminator and of the generator; none here."""
+        return 0.0, 0.0
+
+    def _discriminator_inputs(self, samples, counter, stream):
+        """What the discriminator sees of samples: DiffAugment (when compiled with it), then PacGAN packing."""
+        if self.augment:
+            samples = augment_module.diff_augment(samples, self.augment, self._replica_seed(counter, stream))
+        return pack(samples, self.packing)
+
+    def _penalty(self, real_inputs, fake_inputs, labels):
+        if not self.penalties:
+            return 0.0
+        counter = self.d_optimizer.iterations
+        replica_id, num_replicas = _replica_position()
+        batch = tf.shape(real_inputs)[0]
+        alpha = tf.random.stateless_uniform([num_replicas, batch], seed=self._stream_seed(counter, 3))[replica_id]
+
+        def discriminator_fn(inputs):
+            return self._discriminate(inputs, labels, training=True)[0]
+
+        total = 0.0
+        for name, weight in self.penalties.items():
+            total += weight * penalties_module.PENALTIES[name](discriminator_fn, real_inputs, fake_inputs, alpha)
+        return total
+
+    def _track_outputs(self, real_logits, fake_logits):
+        def summary(logits):
+            logits = tf.cast(logits, tf.float32)
+            return tf.reduce_mean(tf.sigmoid(logits) if self.loss_pair.outputs_are_logits else logits)
+
+        self.d_real_tracker.update_state(summary(real_logits))
+        self.d_fake_tracker.update_state(summary(fake_logits))
+
+    def _discriminator_step(self, real):
+        real_images, labels = self._split(real)
+        counter = self.d_optimizer.iterations
+        z = self.sample_latent(tf.shape(real_images)[0], counter, stream=0)
+        fake_images = self._generate(z, labels, training=True)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(fake_images, training=True)
+            real_inputs = self._discriminator_inputs(real_images, counter, stream=4)
+            fake_inputs = self._discriminator_inputs(fake_images, counter, stream=5)
+            real_logits, real_class_logits = self._discriminate(real_inputs, labels, training=True)
+            fake_logits, fake_class_logits = self._discriminate(fake_inputs, labels, training=True)
             per_example_loss = self.discriminator_loss_fn(real_logits, fake_logits)
-            loss = self._scale(per_example_loss)
+            class_loss, _ = self._class_losses(real_class_logits, fake_class_logits, labels)
+            penalty = self._penalty(real_inputs, fake_inputs, labels)
+            loss = self._scale(per_example_loss + class_loss + penalty)
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        self.d_loss_tracker.update_state(tf.reduce_mean(per_example_loss))
-        self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))))
-        self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))))
+        self.d_loss_tracker.update_state(tf.reduce_mean(per_example_loss + class_loss))
+        if self.penalties:
+            self.d_penalty_tracker.update_state(tf.reduce_mean(penalty))
+        self._track_outputs(real_logits, fake_logits)
 
-    def _generator_step(self, batch_size):
-        z = self.sample_latent(batch_size, self.g_optimizer.iterations, stream=1)
+    def _generator_step(self, real):
+        real_images, labels = self._split(real)
+        counter = self.g_optimizer.iterations
+        z = self.sample_latent(tf.shape(real_images)[0], counter, stream=1)
         with tf.GradientTape() as tape:
-            fake_logits = self.discriminator(self.generator(z, training=True), training=True)
+            fake_inputs = self._discriminator_inputs(self._generate(z, labels, training=True), counter, stream=6)
+            fake_logits, fake_class_logits = self._discriminate(fake_inputs, labels, training=True)
             per_example_loss = self.generator_loss_fn(fake_logits)
-            loss = self._scale(per_example_loss)
+            _, class_loss = self._class_losses(None, fake_class_logits, labels)
+            loss = self._scale(per_example_loss + class_loss)
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        self.g_loss_tracker.update_state(tf.reduce_mean(per_example_loss))
+        self.g_loss_tracker.update_state(tf.reduce_mean(per_example_loss + class_loss))
+        if self.ema_generator is not None:
+            self._update_ema()
+
+    def _update_ema(self):
+        decay = self.ema_decay
+
+        def update(strategy, pairs):
+            for average, weight, trainable in pairs:
+                strategy.extended.update(
+                    average.value, lambda a, w, t=trainable: a.assign(decay * a + (1.0 - decay) * w if t else w),
+                    args=(weight.value,), group=False)
+
+        # Buffers (batch-norm statistics) are copied, weights averaged, as in StyleGAN's training loop.
+        trainable = {id(w) for w in self.generator.trainable_weights}
+        pairs = [(a, w, id(w) in trainable) for a, w in zip(self.ema_generator.weights, self.generator.weights)]
+        tf.__internal__.distribute.interim.maybe_merge_call(update, self.distribute_strategy, pairs)
 
     def _real_batches(self, data):
         if isinstance(data, dict) and REAL_BATCHES_KEY in data:
@@ -183,20 +355,20 @@ class GAN(keras.Model):
         """One generator update after `d_steps` discriminator updates (Goodfellow et al. 2014, Algorithm 1)."""
         real_batches = self._real_batches(data)
         for real in real_batches:
-            self._discriminator_step(real_images_of(real))
-        self._generator_step(tf.shape(real_images_of(real_batches[-1]))[0])
+            self._discriminator_step(real)
+        self._generator_step(real_batches[-1])
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
-        """Reports the training metrics on held-out real data without updating either network."""
-        real_images = real_images_of(data)
+        """Reports the adversarial losses on held-out real data without updating either network."""
+        real_images, labels = self._split(data)
         z = self.sample_latent(tf.shape(real_images)[0], self.g_optimizer.iterations, stream=2)
-        real_logits = self.discriminator(real_images, training=False)
-        fake_logits = self.discriminator(self.generator(z, training=False), training=False)
+        real_logits, _ = self._discriminate(pack(real_images, self.packing), labels, training=False)
+        fake_images = self._generate(z, labels, training=False)
+        fake_logits, _ = self._discriminate(pack(fake_images, self.packing), labels, training=False)
         self.d_loss_tracker.update_state(tf.reduce_mean(self.discriminator_loss_fn(real_logits, fake_logits)))
         self.g_loss_tracker.update_state(tf.reduce_mean(self.generator_loss_fn(fake_logits)))
-        self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))))
-        self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))))
+        self._track_outputs(real_logits, fake_logits)
         return {m.name: m.result() for m in self.metrics}
 
     def fit(self, x=None, y=None, **kwargs):
@@ -233,7 +405,11 @@ class GAN(keras.Model):
         if not self.g_optimizer.built:
             self.g_optimizer.build(self.generator.trainable_variables)
 
-    def generate(self, num, seed=0, batch_size=256, stream=0):
+    def latents(self, num, seed=0, stream=0):
+        """`num` latent vectors z ~ N(0, I), `[num, latent_dim]`, the same for the same `(seed, stream)`."""
+        return tf.random.stateless_normal([int(num), self.latent_dim], seed=[int(seed), int(stream)])
+
+    def generate(self, num, seed=0, batch_size=256, stream=0, labels=None):
         """Draws `num` samples in data units: images in [0, 1], other data in the data set's coordinates.
 
         Args:
@@ -241,13 +417,21 @@ class GAN(keras.Model):
             seed: integer seed; the same seed gives the same samples.
             batch_size: generator batch size.
             stream: a second integer key, to draw independent chunks under one seed.
+            labels: class ids, one per sample, for conditional models; unconditional models refuse them.
 
         Returns:
             A float32 numpy array `[num, ...]`.
         """
-        z = tf.random.stateless_normal([int(num), self.latent_dim], seed=[int(seed), int(stream)])
-        samples = self.generator.predict(z, batch_size=batch_size, verbose=0)
-        return self.to_data_units(samples)
+        return self.generate_from(self.latents(num, seed, stream), labels=labels, batch_size=batch_size)
+
+    def generate_from(self, z, labels=None, batch_size=256):
+        """Samples in data units from given latent vectors `z` `[n, latent_dim]` (for interpolation and
+        latent arithmetic, Radford et al. 2015, sec. 6)."""
+        if labels is not None:
+            raise ValueError("this GAN is unconditional: it takes no labels")
+        if len(z) <= batch_size:  # one batch: a direct call avoids building a predict function
+            return self.to_data_units(self.sampling_generator(z, training=False))
+        return self.to_data_units(self.sampling_generator.predict(z, batch_size=batch_size, verbose=0))
 
     def to_data_units(self, samples):
         """Maps generator outputs from `output_range` to [0, 1]; identity when `output_range` is None."""
@@ -265,6 +449,8 @@ class GAN(keras.Model):
             "latent_dim": self.latent_dim,
             "seed": self.seed,
             "output_range": None if self.output_range is None else list(self.output_range),
+            "packing": self.packing,
+            "ema_decay": self.ema_decay,
         }
 
     @classmethod
@@ -282,6 +468,9 @@ class GAN(keras.Model):
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
             "loss": self.loss_name,
             "d_steps": self.d_steps,
+            "penalties": dict(self.penalties),
+            "label_smoothing": self.label_smoothing,
+            "augment": list(self.augment),
             **self._compile_kwargs,
         }
 

@@ -6,6 +6,8 @@ sum by the global batch size, which keeps the step the same under any number of 
 
 Signs follow the minimization convention: each returned value is minimized by the network it trains.
 """
+import typing
+
 import tensorflow as tf
 
 
@@ -74,21 +76,122 @@ def non_saturating_generator_loss(fake_logits):
     return _per_example(tf.nn.softplus(-_float(fake_logits)))
 
 
-# name -> (discriminator loss, generator loss); configs and `GAN.compile(loss=...)` choose by name.
+def least_squares_discriminator_loss(real_logits, fake_logits):
+    """Discriminator loss of LSGAN, Mao et al. 2016 (arXiv:1611.04076), eq. 9 with a = 0, b = 1:
+    `((D(x) - 1)^2 + D(G(z))^2) / 2`, on raw (unsquashed) outputs.
+
+    Args:
+        real_logits: discriminator outputs on real data, `[batch, ...]`.
+        fake_logits: discriminator outputs on generated data, `[batch, ...]`.
+
+    Returns:
+        Per-example loss, shape `[batch]`.
+    """
+    real_logits, fake_logits = _float(real_logits), _float(fake_logits)
+    return _per_example(tf.square(real_logits - 1.0) / 2.0) + _per_example(tf.square(fake_logits) / 2.0)
+
+
+def least_squares_generator_loss(fake_logits):
+    """Generator loss of LSGAN, Mao et al. 2016, eq. 9 with c = 1: `(D(G(z)) - 1)^2 / 2`.
+
+    Args:
+        fake_logits: discriminator outputs on generated data, `[batch, ...]`.
+
+    Returns:
+        Per-example loss, shape `[batch]`.
+    """
+    return _per_example(tf.square(_float(fake_logits) - 1.0) / 2.0)
+
+
+def wasserstein_discriminator_loss(real_logits, fake_logits):
+    """Critic loss of WGAN, Arjovsky et al. 2017 (arXiv:1701.07875), eq. 3 and Algorithm 1: `f(G(z)) - f(x)`.
+
+    The critic must be kept Lipschitz: by weight clipping (`tfgan_impl.networks.WeightClip`, the paper) or by the
+    gradient penalty of WGAN-GP (`tfgan_impl.penalties.gradient_penalty`).
+
+    Args:
+        real_logits: critic outputs on real data, `[batch, ...]`.
+        fake_logits: critic outputs on generated data, `[batch, ...]`.
+
+    Returns:
+        Per-example loss, shape `[batch]`.
+    """
+    return _per_example(_float(fake_logits)) - _per_example(_float(real_logits))
+
+
+def wasserstein_generator_loss(fake_logits):
+    """Generator loss of WGAN (Arjovsky et al. 2017, Algorithm 1) and of the hinge GAN: `-f(G(z))`.
+
+    Args:
+        fake_logits: critic outputs on generated data, `[batch, ...]`.
+
+    Returns:
+        Per-example loss, shape `[batch]`.
+    """
+    return -_per_example(_float(fake_logits))
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge discriminator loss of SNGAN, Miyato et al. 2018 (arXiv:1802.05957), eq. 16:
+    `max(0, 1 - D(x)) + max(0, 1 + D(G(z)))`; its generator loss is `wasserstein_generator_loss`.
+
+    Args:
+        real_logits: discriminator outputs on real data, `[batch, ...]`.
+        fake_logits: discriminator outputs on generated data, `[batch, ...]`.
+
+    Returns:
+        Per-example loss, shape `[batch]`.
+    """
+    real_logits, fake_logits = _float(real_logits), _float(fake_logits)
+    return _per_example(tf.nn.relu(1.0 - real_logits)) + _per_example(tf.nn.relu(1.0 + fake_logits))
+
+
+def auxiliary_classifier_loss(class_logits, labels, label_smoothing=0.0):
+    """Class log-likelihood term of ACGAN, Odena et al. 2017 (arXiv:1610.09585), eq. 2: `-log P(C = c | X)`.
+
+    Both networks minimize it: the discriminator on real and generated images, the generator on its own.
+
+    Args:
+        class_logits: the auxiliary head's logits, `[batch, num_classes]`.
+        labels: integer class ids, `[batch]`.
+        label_smoothing: spreads this much of each target's mass evenly over all classes (TF-GAN's convention).
+
+    Returns:
+        Per-example loss, shape `[batch]`.
+    """
+    class_logits = _float(class_logits)
+    targets = tf.one_hot(tf.cast(labels, tf.int32), tf.shape(class_logits)[-1])
+    if label_smoothing:
+        targets = targets * (1.0 - label_smoothing) + label_smoothing / tf.cast(tf.shape(class_logits)[-1], tf.float32)
+    return tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=class_logits)
+
+
+class LossPair(typing.NamedTuple):
+    """A registered GAN objective: its two losses and whether the discriminator's outputs are probability logits
+    (then `sigmoid` of them is reported as D(x); critics of WGAN, LSGAN and hinge report raw outputs)."""
+    discriminator: typing.Callable
+    generator: typing.Callable
+    outputs_are_logits: bool
+
+
+# Configs and `GAN.compile(loss=...)` choose by name.
 LOSSES = {
-    "minimax": (minimax_discriminator_loss, minimax_generator_loss),
-    "non_saturating": (minimax_discriminator_loss, non_saturating_generator_loss),
+    "minimax": LossPair(minimax_discriminator_loss, minimax_generator_loss, True),
+    "non_saturating": LossPair(minimax_discriminator_loss, non_saturating_generator_loss, True),
+    "least_squares": LossPair(least_squares_discriminator_loss, least_squares_generator_loss, False),
+    "wasserstein": LossPair(wasserstein_discriminator_loss, wasserstein_generator_loss, False),
+    "hinge": LossPair(hinge_discriminator_loss, wasserstein_generator_loss, False),
 }
 
 
 def get(name):
-    """Returns the `(discriminator_loss, generator_loss)` pair registered under `name`.
+    """Returns the `LossPair` registered under `name`.
 
     Args:
         name: one of `LOSSES`.
 
     Returns:
-        A pair of functions of logits returning per-example losses.
+        A `LossPair(discriminator, generator, outputs_are_logits)` of functions returning per-example losses.
     """
     if name not in LOSSES:
         raise ValueError(f"unknown GAN loss {name!r}; expected one of {sorted(LOSSES)}")

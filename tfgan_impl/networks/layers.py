@@ -1,5 +1,6 @@
 """Layers the networks need that Keras does not ship."""
 import keras
+import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
@@ -43,3 +44,59 @@ class Maxout(keras.layers.Layer):
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }
+
+
+@keras.saving.register_keras_serializable(package="tfgan_impl")
+class WeightClip(keras.constraints.Constraint):
+    """Clips every weight to [-clip_value, clip_value] after each update: WGAN's Lipschitz constraint
+    (Arjovsky et al. 2017, Algorithm 1, line 7, c = 0.01). Keras ships no clipping constraint.
+
+    Args:
+        clip_value: c, the bound on each weight's magnitude.
+    """
+
+    def __init__(self, clip_value=0.01):
+        self.clip_value = float(clip_value)
+
+    def __call__(self, weights):
+        return keras.ops.clip(weights, -self.clip_value, self.clip_value)
+
+    def get_config(self):
+        return {"clip_value": self.clip_value}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_impl")
+class MinibatchStdDev(keras.layers.Layer):
+    """Minibatch standard deviation (Karras et al. 2018, arXiv:1710.10196, sec. 3): appends one feature holding
+    the average standard deviation of the features across a group of examples, so the discriminator can see
+    a lack of variety. Keras has no such layer.
+
+    Each group of `group_size` consecutive examples (the whole batch when it does not divide evenly) shares the
+    value. Works on feature vectors `[batch, d]` (appends a column) and images `[batch, H, W, C]` (appends a map).
+
+    Args:
+        group_size: examples per group.
+        epsilon: added to the variance before the square root.
+    """
+
+    def __init__(self, group_size=4, epsilon=1e-8, **kwargs):
+        super().__init__(**kwargs)
+        self.group_size = int(group_size)
+        self.epsilon = float(epsilon)
+
+    def call(self, inputs):
+        batch = tf.shape(inputs)[0]
+        group = tf.where(batch % self.group_size == 0, self.group_size, batch)
+        grouped = tf.reshape(tf.cast(inputs, tf.float32), tf.concat([[group, -1], tf.shape(inputs)[1:]], axis=0))
+        _, variance = tf.nn.moments(grouped, axes=[0])  # [batch / group, ...]: group j holds rows i % (batch / group) == j
+        per_group = tf.reduce_mean(tf.reshape(tf.sqrt(variance + self.epsilon), [tf.shape(variance)[0], -1]), axis=1)
+        per_example = tf.tile(per_group, [group])
+        feature = tf.reshape(per_example, [-1] + [1] * (inputs.shape.rank - 1))
+        feature = tf.broadcast_to(feature, tf.concat([tf.shape(inputs)[:-1], [1]], axis=0))
+        return tf.concat([inputs, tf.cast(feature, inputs.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], None if input_shape[-1] is None else input_shape[-1] + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size, "epsilon": self.epsilon}
