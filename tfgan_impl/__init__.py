@@ -8,15 +8,15 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 __version__ = "0.1.0"
-_SUBMODULES = ("callbacks", "config", "data", "errors", "images", "losses", "networks", "training")
-__all__ = ["GAN", *_SUBMODULES, "__version__"]
+_SUBMODULES = ("augment", "callbacks", "conditional", "config", "data", "errors", "images", "latent", "losses",
+               "networks", "penalties", "training")
+_MODELS = {"GAN": "gan", "ConditionalGAN": "conditional", "ACGAN": "conditional"}
+__all__ = [*_MODELS, *_SUBMODULES, "__version__"]
 
 
 def __getattr__(name):
-    if name == "GAN":
-        from tfgan_impl.gan import GAN
-
-        return GAN
+    if name in _MODELS:
+        return getattr(importlib.import_module(f"tfgan_impl.{_MODELS[name]}"), name)
     if name in _SUBMODULES:
         return importlib.import_module(f"tfgan_impl.{name}")
     raise AttributeError(f"module 'tfgan_impl' has no attribute {name!r}")

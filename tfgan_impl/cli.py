@@ -58,9 +58,16 @@ def _train(args):
 def _sample(args):
     from tfgan_impl import training
 
+    labels = None
+    if args.labels is not None:
+        try:
+            labels = [int(label) for label in args.labels.split(",")]
+        except ValueError:
+            raise UserError(f"--labels {args.labels!r}: expected comma-separated class ids, e.g. 0,1,2") from None
     gan = training.load_run(args.run_dir)
-    training.write_samples(gan, args.num, args.seed, args.out)
-    print(f"wrote {args.num} samples to {args.out}")
+    count = training.write_samples(gan, args.num, args.seed, args.out, labels=labels, interpolate=args.interpolate,
+                                   steps=args.steps)
+    print(f"wrote {count} samples to {args.out}")
     return 0
 
 
@@ -143,6 +150,10 @@ def make_parser():
     sample.add_argument("--num", type=int, default=64, help="number of samples")
     sample.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
     sample.add_argument("--out", required=True, help="output file: .png (picture) or .npy (float32 array)")
+    sample.add_argument("--labels", help="conditional runs: comma-separated class ids; --num samples of each, a row each")
+    sample.add_argument("--interpolate", nargs="?", const="slerp", choices=("slerp", "linear"),
+                        help="draw --num rows of --steps samples along paths between random latents (default slerp)")
+    sample.add_argument("--steps", type=int, default=8, help="samples per interpolation path")
     sample.set_defaults(handler=_sample)
 
     evaluate = commands.add_parser("evaluate", help="score a run or a .npy file of samples (prints JSON)")

@@ -12,19 +12,25 @@ import typing
 import keras
 import yaml
 
-from tfgan_impl import losses, networks
+from tfgan_impl import augment, losses, networks, penalties
 from tfgan_impl.errors import ConfigError
 
 # Builder arguments filled from the data and the model section, never from a network's options.
-DERIVED_NETWORK_ARGS = ("latent_dim", "output_shape", "image_shape", "input_shape")
+DERIVED_NETWORK_ARGS = ("latent_dim", "output_shape", "image_shape", "input_shape", "num_classes", "conditioning")
+
+# model.type -> how labels reach the networks: unconditional, labels into both (cGAN), a class head (ACGAN).
+MODEL_TYPES = ("gan", "cgan", "acgan")
 
 
 @dataclasses.dataclass
 class ModelConfig:
+    type: str = "gan"
     latent_dim: int = 100
     output_range: typing.Optional[typing.List[float]] = dataclasses.field(default_factory=lambda: [-1.0, 1.0])
     generator: dict = dataclasses.field(default_factory=lambda: {"name": "dcgan"})
     discriminator: dict = dataclasses.field(default_factory=lambda: {"name": "dcgan"})
+    packing: int = 1                 # PacGAN: samples the discriminator judges together
+    ema_decay: typing.Optional[float] = None  # moving average of the generator's weights, used for samples
 
 
 @dataclasses.dataclass
@@ -44,6 +50,10 @@ class TrainConfig:
     steps_per_epoch: typing.Optional[int] = None
     loss: str = "non_saturating"
     d_steps: int = 1
+    penalties: dict = dataclasses.field(default_factory=dict)  # e.g. {gradient_penalty: 10.0} or {r1: 10.0}
+    label_smoothing: float = 0.0
+    augment: typing.List[str] = dataclasses.field(default_factory=list)  # DiffAugment: color, translation, cutout
+    class_loss_weight: float = 1.0   # ACGAN's auxiliary class loss weight
     d_optimizer: dict = dataclasses.field(default_factory=lambda: {"name": "adam", "learning_rate": 2e-4,
                                                                    "beta_1": 0.5})
     g_optimizer: dict = dataclasses.field(default_factory=lambda: {"name": "adam", "learning_rate": 2e-4,
@@ -198,7 +208,13 @@ def _check(condition, message):
 def validate(config):
     """Checks values beyond their types: ranges, names of losses, networks and optimizers."""
     model, data, train = config.model, config.data, config.train
+    _check(model.type in MODEL_TYPES, f"model.type: unknown model type {model.type!r}; allowed: {', '.join(MODEL_TYPES)}")
     _check(model.latent_dim > 0, f"model.latent_dim: expected a positive integer, got {model.latent_dim}")
+    _check(model.packing > 0, f"model.packing: expected a positive integer, got {model.packing}")
+    _check(model.packing == 1 or model.type == "gan",
+           f"model.packing: packing is for unconditional GANs (model.type gan), not {model.type!r}")
+    _check(model.ema_decay is None or 0.0 < model.ema_decay < 1.0,
+           f"model.ema_decay: expected a number strictly between 0 and 1, or null, got {model.ema_decay}")
     _check(model.output_range is None or (len(model.output_range) == 2 and model.output_range[0] < model.output_range[1]),
            f"model.output_range: expected [low, high] with low < high, or null, got {model.output_range}")
     _network_builder(model.generator, "generator", networks.GENERATORS)
@@ -212,6 +228,21 @@ def validate(config):
            f"train.steps_per_epoch: expected a positive integer or null, got {train.steps_per_epoch}")
     _check(train.loss in losses.LOSSES, f"train.loss: unknown loss {train.loss!r}; allowed: {', '.join(losses.LOSSES)}")
     _check(train.d_steps > 0, f"train.d_steps: expected a positive integer, got {train.d_steps}")
+    _check(data.batch_size % model.packing == 0,
+           f"data.batch_size: {data.batch_size} is not divisible by model.packing ({model.packing})")
+    for name, weight in train.penalties.items():
+        _check(name in penalties.PENALTIES,
+               f"train.penalties: unknown penalty {name!r}; allowed: {', '.join(penalties.PENALTIES)}")
+        _check(isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight >= 0,
+               f"train.penalties.{name}: expected a non-negative weight, got {weight!r}")
+    _check(0.0 <= train.label_smoothing < 1.0,
+           f"train.label_smoothing: expected a number in [0, 1), got {train.label_smoothing}")
+    _check(not train.label_smoothing or losses.LOSSES[train.loss].outputs_are_logits,
+           f"train.label_smoothing: applies to the minimax and non_saturating losses, not {train.loss!r}")
+    for name in train.augment:
+        _check(name in augment.POLICIES, f"train.augment: unknown augmentation {name!r}; allowed: "
+                                         f"{', '.join(augment.POLICIES)}")
+    _check(train.class_loss_weight >= 0, f"train.class_loss_weight: expected 0 or more, got {train.class_loss_weight}")
     _check(train.jit_compile in (True, False, "auto"),
            f"train.jit_compile: expected true, false or auto, got {train.jit_compile!r}")
     for key in ("steps_per_execution", "sample_every", "num_samples", "keep_checkpoints"):

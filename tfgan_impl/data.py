@@ -13,6 +13,7 @@ import dataclasses
 import gzip
 import math
 import os
+import re
 import socket
 import struct
 import zlib
@@ -260,12 +261,25 @@ def load_mixture(name, split="train"):
                   num_classes=len(centres))
 
 
+_SLICED_SPLIT = re.compile(r"^(\w+)\[(-?\d*):(-?\d*)\]$")
+
+
+def _slice_source(opened, start, stop, split):
+    images = opened.images[start:stop]
+    if len(images) == 0:
+        raise DataError(f"{opened.name}: the split {split!r} selects no examples (of {opened.num_examples})")
+    labels = None if opened.labels is None else opened.labels[start:stop]
+    return dataclasses.replace(opened, name=f"{opened.name}[{split}]", num_examples=len(images), images=images,
+                               labels=labels)
+
+
 def load_source(source, split="train", data_dir=None, image_size=None):
     """Opens a data source named as in configs (see the module docstring).
 
     Args:
         source: the source string.
-        split: `train` or `test` (for TFDS any split name; `tfds:NAME:SPLIT` overrides it).
+        split: `train` or `test`, optionally sliced as TFDS slices splits (`train[:1000]`, `test[100:200]`);
+            for TFDS any split name (`tfds:NAME:SPLIT` overrides it).
         data_dir: TFDS data directory, and a place to look for local copies of `mnist`/`fashion_mnist`.
         image_size: `[H, W]` to resize folder images to while decoding.
 
@@ -276,6 +290,11 @@ def load_source(source, split="train", data_dir=None, image_size=None):
     if kind == "tfds":
         name, _, tfds_split = rest.partition(":")
         return load_tfds(name, tfds_split or split, data_dir)
+    sliced = _SLICED_SPLIT.match(split)
+    if sliced:  # TFDS slices its splits itself; in-memory sources are sliced here, with the same syntax
+        base, start, stop = sliced.groups()
+        opened = load_source(source, base, data_dir, image_size)
+        return _slice_source(opened, int(start) if start else None, int(stop) if stop else None, split)
     if kind == "idx":
         return load_idx(rest, split)
     if kind == "folder":

@@ -3,6 +3,7 @@ import functools
 import random
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 if keras.backend.backend() != "tensorflow":
@@ -65,11 +66,14 @@ def pack(samples, packing):
     """
     if packing == 1:
         return samples
-    shape = tf.shape(samples)
-    check = tf.debugging.assert_equal(shape[0] % packing, 0, message=f"packing={packing} needs a batch size divisible "
-                                      f"by {packing} on every replica")
+    message = f"packing={packing} needs a batch size divisible by {packing} on every replica"
+    if samples.shape[0] is not None and samples.shape[0] % packing:
+        raise ValueError(f"{message}, got a batch of {samples.shape[0]}")
+    check = tf.debugging.assert_equal(tf.shape(samples)[0] % packing, 0, message=message)
     with tf.control_dependencies([check]):
-        grouped = tf.reshape(samples, tf.concat([[-1, packing], shape[1:]], axis=0))
+        samples = tf.identity(samples)
+    shape = tf.shape(samples)
+    grouped = tf.reshape(samples, tf.concat([[-1, packing], shape[1:]], axis=0))
     rank = samples.shape.rank
     # Samples of a group become consecutive blocks of the last axis.
     grouped = tf.transpose(grouped, [0] + list(range(2, rank)) + [1, rank])
@@ -124,20 +128,26 @@ class GAN(keras.Model):
         if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must lie strictly between 0 and 1, got {ema_decay!r}")
         self.ema_decay = None if ema_decay is None else float(ema_decay)
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.d_real_tracker = keras.metrics.Mean(name="d_real")
-        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
-        self.d_penalty_tracker = keras.metrics.Mean(name="d_penalty")
+        self._create_trackers()
         self.loss_name = None
         self.d_steps = 1
         self.penalties = {}
         self.label_smoothing = 0.0
         self.augment = ()
-        self.build()
+        if not self.generator.built:
+            self.generator.build((None, self.latent_dim))
         # Keras's optimizer EMA (`use_ema`) overwrites the trained weights at the end of `fit`, which would
         # corrupt a resumed run; this keeps the average beside them instead.
         self.ema_generator = None if self.ema_decay is None else self._clone_generator()
+        self.build()
+
+    def _create_trackers(self):
+        # Subclasses add theirs here: Keras locks a model's state once it is built, at the end of `__init__`.
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.d_penalty_tracker = keras.metrics.Mean(name="d_penalty")
 
     def _clone_generator(self):
         clone = keras.models.clone_model(self.generator)
@@ -434,12 +444,12 @@ class GAN(keras.Model):
         return self.to_data_units(self.sampling_generator.predict(z, batch_size=batch_size, verbose=0))
 
     def to_data_units(self, samples):
-        """Maps generator outputs from `output_range` to [0, 1]; identity when `output_range` is None."""
+        """Maps generator outputs from `output_range` to [0, 1] (identity when `output_range` is None), as numpy."""
+        samples = keras.ops.convert_to_numpy(samples).astype("float32")
         if self.output_range is None:
             return samples
         low, high = self.output_range
-        return keras.ops.convert_to_numpy(
-            keras.ops.clip((samples - low) / (high - low), 0.0, 1.0)).astype("float32")
+        return np.clip((samples - low) / (high - low), 0.0, 1.0)
 
     def get_config(self):
         return {

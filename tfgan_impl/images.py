@@ -52,11 +52,12 @@ def scatter_plot(points, size=256, reference=None):
     return picture
 
 
-def samples_picture(samples):
-    """A picture of samples in data units: a grid for images `[N, H, W, C]`, a scatter plot for points `[N, 2]`."""
+def samples_picture(samples, columns=None):
+    """A picture of samples in data units: a grid for images `[N, H, W, C]` (`columns` wide, square by default),
+    a scatter plot for points `[N, 2]`."""
     samples = np.asarray(samples)
     if samples.ndim == 4 and samples.shape[-1] in (1, 3):
-        return image_grid(samples)
+        return image_grid(samples, columns)
     if samples.ndim == 2 and samples.shape[1] == 2:
         return scatter_plot(samples)
     raise ValueError(f"cannot draw samples of shape {list(samples.shape)}: expected images [N, H, W, 1|3] "

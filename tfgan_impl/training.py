@@ -14,33 +14,49 @@ import tensorflow as tf
 
 from tfgan_impl import callbacks as callbacks_module
 from tfgan_impl import config as config_module
-from tfgan_impl import data, images, networks
+from tfgan_impl import data, images, latent, networks
 from tfgan_impl.errors import DivergenceError, UserError
-from tfgan_impl.gan import GAN
+from tfgan_impl.conditional import ACGAN, ConditionalGAN
+from tfgan_impl.gan import GAN, packed_shape, real_images_of
 
 RUN_INFO = "run.json"
 
 
-def _builder_args(builder, latent_dim, sample_shape):
+MODEL_CLASSES = {"gan": GAN, "cgan": ConditionalGAN, "acgan": ACGAN}
+DISCRIMINATOR_CONDITIONING = {"gan": None, "cgan": "input", "acgan": "auxiliary"}
+
+
+def _builder_args(builder, derived):
     names = inspect.signature(builder).parameters
-    derived = {"latent_dim": latent_dim, "output_shape": sample_shape, "image_shape": sample_shape,
-               "input_shape": sample_shape}
     return {name: value for name, value in derived.items() if name in names}
 
 
-def build_gan(config, sample_shape, marginals=None):
+def build_gan(config, sample_shape, marginals=None, num_classes=None):
     """Builds the GAN a config describes, for samples of `sample_shape`.
 
     Args:
         config: a validated `Config`.
         sample_shape: shape of one data example after preprocessing, e.g. `[28, 28, 1]` or `[2]`.
         marginals: the data's per-output means in [0, 1], for a generator option `output_bias: marginals`.
+        num_classes: the data's number of classes, needed by conditional models (`model.type` cgan, acgan).
 
     Returns:
-        An uncompiled `GAN`.
+        An uncompiled `GAN` (a `ConditionalGAN` or `ACGAN` for conditional types).
     """
     model = config.model
+    conditional = model.type != "gan"
+    if conditional and (num_classes is None or num_classes < 2):
+        raise UserError(f"model.type {model.type!r} needs labelled data of at least 2 classes; "
+                        f"{config.data.source} has {num_classes or 'no'} classes")
     sample_shape = [int(d) for d in sample_shape]
+    labels = {"num_classes": num_classes} if conditional else {}
+    derived = {
+        "generator": {"latent_dim": model.latent_dim, "output_shape": sample_shape, "image_shape": sample_shape,
+                      **labels},
+        "discriminator": {"input_shape": packed_shape(sample_shape, model.packing),
+                          "image_shape": packed_shape(sample_shape, model.packing), **labels,
+                          **({"conditioning": DISCRIMINATOR_CONDITIONING[model.type]} if conditional else {})},
+    }
     built = []
     for kind, registry in (("generator", networks.GENERATORS), ("discriminator", networks.DISCRIMINATORS)):
         spec = dict(getattr(model, kind))
@@ -48,23 +64,30 @@ def build_gan(config, sample_shape, marginals=None):
         if spec.get("output_bias") == "marginals":
             spec["output_bias"] = (networks.marginal_logits(marginals[None]) if marginals is not None
                                    else np.zeros(int(np.prod(sample_shape)), "float32")).tolist()
+        arguments = _builder_args(builder, derived[kind])
+        if conditional and "num_classes" not in arguments:
+            raise UserError(f"model.{kind}: network {getattr(model, kind)['name']!r} cannot be conditioned on labels")
         try:
-            built.append(builder(**_builder_args(builder, model.latent_dim, sample_shape), **spec))
+            built.append(builder(**arguments, **spec))
         except (ValueError, TypeError) as error:
             raise UserError(f"model.{kind}: {error}") from None
     generator, discriminator = built
-    return GAN(generator, discriminator, latent_dim=model.latent_dim, seed=config.seed,
-               output_range=model.output_range)
+    options = dict(latent_dim=model.latent_dim, seed=config.seed, output_range=model.output_range,
+                   ema_decay=model.ema_decay)
+    if conditional:
+        return MODEL_CLASSES[model.type](generator, discriminator, num_classes=num_classes, **options)
+    return GAN(generator, discriminator, packing=model.packing, **options)
 
 
 def compile_gan(gan, config):
-    """Compiles a GAN with the optimizers, loss and schedule of `config.train`."""
+    """Compiles a GAN with the optimizers, loss, regularizers and schedule of `config.train`."""
     train = config.train
+    extra = {"class_loss_weight": train.class_loss_weight} if isinstance(gan, ACGAN) else {}
     gan.compile(
         d_optimizer=config_module.make_optimizer(train.d_optimizer, "train.d_optimizer"),
         g_optimizer=config_module.make_optimizer(train.g_optimizer, "train.g_optimizer"),
-        loss=train.loss, d_steps=train.d_steps, jit_compile=train.jit_compile,
-        steps_per_execution=train.steps_per_execution)
+        loss=train.loss, d_steps=train.d_steps, penalties=train.penalties, label_smoothing=train.label_smoothing,
+        augment=train.augment, jit_compile=train.jit_compile, steps_per_execution=train.steps_per_execution, **extra)
     return gan
 
 
@@ -133,18 +156,23 @@ def train(config, run_dir, verbose="auto"):
     """
     seed_everything(config)
     source = data.load_source(config.data.source, config.data.split, config.data.data_dir, config.data.image_size)
+    conditional = config.model.type != "gan"
     dataset = data.make_dataset(
         source, config.data.batch_size, output_range=config.model.output_range, image_size=config.data.image_size,
-        shuffle_buffer=config.data.shuffle_buffer, seed=config.seed, cache=config.data.cache)
-    sample_shape = dataset.element_spec.shape[1:].as_list()
+        with_labels=conditional, shuffle_buffer=config.data.shuffle_buffer, seed=config.seed, cache=config.data.cache)
+    if conditional:
+        dataset = dataset.map(lambda images, labels: (images, tf.cast(labels, tf.int32)))
+    sample_shape = real_images_of(dataset.element_spec).shape[1:].as_list()
+    num_classes = source.num_classes if conditional else None
     if config.train.steps_per_epoch:
         dataset = dataset.repeat()  # epochs of a fixed step count run across the data's end
     prepare_run_dir(run_dir, config)
-    images.write_text(os.path.join(run_dir, RUN_INFO), json.dumps({"sample_shape": sample_shape, "source": source.name}))
+    images.write_text(os.path.join(run_dir, RUN_INFO), json.dumps(
+        {"sample_shape": sample_shape, "source": source.name, "num_classes": num_classes}))
     marginals = None
     if config.model.generator.get("output_bias") == "marginals" and source.images is not None:
         marginals = data.to_unit_interval(source.images).mean(axis=0)
-    gan = compile_gan(build_gan(config, sample_shape, marginals), config)
+    gan = compile_gan(build_gan(config, sample_shape, marginals, num_classes), config)
     initial_epoch = callbacks_module.restore_latest(gan, os.path.join(run_dir, "checkpoints"))
     if initial_epoch >= config.train.epochs:
         print(f"{run_dir}: already trained for {initial_epoch} epochs (train.epochs is {config.train.epochs})")
@@ -178,25 +206,63 @@ def load_run(run_dir):
     config = config_module.load(config_path)
     with open(info_path) as stream:
         info = json.load(stream)
-    gan = compile_gan(build_gan(config, info["sample_shape"]), config)
+    gan = compile_gan(build_gan(config, info["sample_shape"], num_classes=info.get("num_classes")), config)
     if callbacks_module.restore_latest(gan, os.path.join(run_dir, "checkpoints")) == 0:
         raise UserError(f"{run_dir}: no checkpoint yet (train for at least one epoch)")
     return gan
 
 
-def write_samples(gan, num, seed, path):
-    """Writes `num` samples in data units as a PNG picture (`.png`) or a float32 array (`.npy`), atomically."""
+def _check_labels(gan, labels):
+    if labels is None:
+        return None
+    if gan.num_classes is None:
+        raise UserError("--labels: this run's GAN is unconditional (model.type gan); it takes no labels")
+    labels = [int(label) for label in labels]
+    wrong = [label for label in labels if not 0 <= label < gan.num_classes]
+    if wrong or not labels:
+        raise UserError(f"--labels: class ids must lie in [0, {gan.num_classes - 1}], got {wrong or 'none'}")
+    return labels
+
+
+def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8):
+    """Writes samples in data units as a PNG picture (`.png`) or a float32 array (`.npy`), atomically.
+
+    Args:
+        gan: a trained GAN.
+        num: samples; with `labels`, samples of each listed class (a row each); with `interpolate`, paths (rows).
+        seed: seed of the latent vectors.
+        path: output file.
+        labels: class ids of a conditional GAN; by default conditional GANs draw all classes in turn.
+        interpolate: `None`, `"slerp"` or `"linear"`: rows of `steps` samples along paths between random z.
+        steps: samples per interpolation path.
+    """
     if num <= 0:
         raise UserError(f"--num: expected a positive number of samples, got {num}")
     extension = os.path.splitext(path)[1].lower()
     if extension not in (".png", ".npy"):
         raise UserError(f"{path}: the output must end in .png or .npy")
-    samples = gan.generate(num, seed=seed)
+    labels = _check_labels(gan, labels)
+    columns = None
+    if interpolate is not None:
+        if steps < 2:
+            raise UserError(f"--steps: an interpolation needs at least 2 steps, got {steps}")
+        z = latent.interpolation_grid(gan.latent_dim, num, steps, seed=seed, spherical=interpolate == "slerp")
+        row_labels = None
+        if gan.num_classes is not None:
+            row_labels = np.resize(labels if labels else np.arange(gan.num_classes), num)
+            row_labels = np.repeat(row_labels, steps)
+        samples, columns = gan.generate_from(z, labels=row_labels), steps
+    elif labels is not None:
+        z = gan.latents(num * len(labels), seed=seed)
+        samples, columns = gan.generate_from(z, labels=np.repeat(labels, num)), num
+    else:
+        samples = gan.generate(num, seed=seed)
     if extension == ".npy":
-        images.write_atomically(path, lambda temporary: np.save(temporary, samples.astype(np.float32)))
+        images.write_atomically(path, lambda temporary: np.save(temporary, np.asarray(samples, np.float32)))
     else:
         try:
-            picture = images.samples_picture(samples)
+            picture = images.samples_picture(samples, columns)
         except ValueError as error:
             raise UserError(f"{path}: {error}; write .npy instead") from None
         images.save_png(picture, path)
+    return len(samples)

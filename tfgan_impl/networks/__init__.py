@@ -2,7 +2,7 @@
 import numpy as np
 
 from tfgan_impl.networks.dcgan import dcgan_discriminator, dcgan_generator
-from tfgan_impl.networks.layers import Maxout
+from tfgan_impl.networks.layers import Maxout, MinibatchStdDev, WeightClip
 from tfgan_impl.networks.mlp import maxout_discriminator, mlp_discriminator, mlp_generator
 
 GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator}
@@ -26,5 +26,5 @@ def marginal_logits(images, epsilon=1e-3):
     return np.log(means / (1 - means)).astype("float32")
 
 
-__all__ = ["GENERATORS", "DISCRIMINATORS", "Maxout", "marginal_logits", "dcgan_generator", "dcgan_discriminator",
+__all__ = ["GENERATORS", "DISCRIMINATORS", "Maxout", "MinibatchStdDev", "WeightClip", "marginal_logits", "dcgan_generator", "dcgan_discriminator",
            "mlp_generator", "maxout_discriminator", "mlp_discriminator"]

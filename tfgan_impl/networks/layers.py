@@ -13,17 +13,20 @@ class Maxout(keras.layers.Layer):
         units: number of maxout units (outputs).
         num_pieces: affine pieces per unit.
         kernel_initializer, bias_initializer: initializers of the underlying dense layer.
+        kernel_constraint: constraint of its kernel (e.g. `WeightClip`).
     """
 
     def __init__(self, units, num_pieces, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 **kwargs):
+                 kernel_constraint=None, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.num_pieces = int(num_pieces)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.dense = keras.layers.Dense(self.units * self.num_pieces, kernel_initializer=self.kernel_initializer,
-                                        bias_initializer=self.bias_initializer, name="pieces")
+                                        bias_initializer=self.bias_initializer,
+                                        kernel_constraint=self.kernel_constraint, name="pieces")
 
     def build(self, input_shape):
         self.dense.build(input_shape)
@@ -43,6 +46,7 @@ class Maxout(keras.layers.Layer):
             "num_pieces": self.num_pieces,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
         }
 
 

@@ -3,7 +3,8 @@ import math
 
 import keras
 
-from tfgan_impl.networks.layers import Maxout
+from tfgan_impl.networks.conditioning import assemble_discriminator, conditional_generator, layer_factory
+from tfgan_impl.networks.layers import Maxout, MinibatchStdDev, WeightClip
 
 
 def _uniform(init_range):
@@ -14,7 +15,8 @@ def _uniform(init_range):
 
 
 def mlp_generator(latent_dim, output_shape, hidden_units=(1200, 1200), activation="relu",
-                  output_activation="sigmoid", init_range=None, output_bias=None):
+                  output_activation="sigmoid", init_range=None, output_bias=None, num_classes=None,
+                  label_encoding="embedding", embedding_dim=16):
     """MLP generator of Goodfellow et al. 2014 (MNIST: two ReLU layers of 1200 units, sigmoid output).
 
     Args:
@@ -26,25 +28,34 @@ def mlp_generator(latent_dim, output_shape, hidden_units=(1200, 1200), activatio
         init_range: if set, weights are uniform in [-init_range, init_range] (pylearn2's `irange`).
         output_bias: optional initial output bias, one value per output unit (the paper initializes the
             sigmoid's bias from the data's marginals, see `tfgan_impl.networks.marginal_logits`).
+        num_classes: if set, a conditional generator of `[z, labels]` (Mirza & Osindero 2014).
+        label_encoding, embedding_dim: how labels are encoded (`"embedding"` or `"one_hot"`).
 
     Returns:
-        A `keras.Sequential` mapping `[batch, latent_dim]` to `[batch, *output_shape]`.
+        A Keras model mapping `[batch, latent_dim]` (and labels) to `[batch, *output_shape]`.
     """
     output_shape = tuple(int(d) for d in output_shape)
-    layers = [keras.Input((latent_dim,))]
-    for units in hidden_units:
-        layers.append(keras.layers.Dense(units, activation=activation, kernel_initializer=_uniform(init_range)))
-    bias = "zeros" if output_bias is None else keras.initializers.Constant(output_bias)
-    layers += [
-        keras.layers.Dense(math.prod(output_shape), activation=output_activation,
-                           kernel_initializer=_uniform(init_range), bias_initializer=bias),
-        keras.layers.Reshape(output_shape),
-    ]
-    return keras.Sequential(layers, name="generator")
+
+    def build(input_width):
+        layers = [keras.Input((input_width,))]
+        for units in hidden_units:
+            layers.append(keras.layers.Dense(units, activation=activation, kernel_initializer=_uniform(init_range)))
+        bias = "zeros" if output_bias is None else keras.initializers.Constant(output_bias)
+        layers += [
+            keras.layers.Dense(math.prod(output_shape), activation=output_activation,
+                               kernel_initializer=_uniform(init_range), bias_initializer=bias),
+            keras.layers.Reshape(output_shape),
+        ]
+        return keras.Sequential(layers, name="generator" if num_classes is None else "trunk")
+
+    if num_classes is None:
+        return build(latent_dim)
+    return conditional_generator(build, latent_dim, int(num_classes), label_encoding, embedding_dim)
 
 
 def maxout_discriminator(input_shape, hidden_units=(240, 240), num_pieces=5, input_dropout=0.2,
-                         hidden_dropout=0.5, init_range=None):
+                         hidden_dropout=0.5, init_range=None, weight_clip=None, minibatch_std=False, num_classes=None,
+                         conditioning=None, label_encoding="embedding", embedding_dim=16):
     """Maxout MLP discriminator of Goodfellow et al. 2014 (MNIST: two layers of 240 units x 5 pieces, dropout).
 
     Dropout rates follow the paper's mnist.yaml: inputs kept with probability 0.8, hidden units with 0.5.
@@ -56,30 +67,51 @@ def maxout_discriminator(input_shape, hidden_units=(240, 240), num_pieces=5, inp
         input_dropout: dropout rate on the inputs.
         hidden_dropout: dropout rate on each maxout layer's outputs.
         init_range: if set, weights are uniform in [-init_range, init_range].
+        weight_clip, minibatch_std, num_classes, conditioning, label_encoding, embedding_dim: as for
+            `mlp_discriminator` (weight clipping applies to the output layer's weights and the maxout pieces').
 
     Returns:
-        A `keras.Sequential` mapping samples to one logit each, `[batch, 1]`.
+        A Keras model mapping samples to logits `[batch, 1]` (see `assemble_discriminator`).
     """
-    layers = [keras.Input(tuple(input_shape)), keras.layers.Flatten(), keras.layers.Dropout(input_dropout)]
-    for units in hidden_units:
-        layers += [Maxout(units, num_pieces, kernel_initializer=_uniform(init_range)),
-                   keras.layers.Dropout(hidden_dropout)]
-    layers.append(keras.layers.Dense(1, kernel_initializer=_uniform(init_range)))
-    return keras.Sequential(layers, name="discriminator")
+    make = layer_factory(weight_clip=weight_clip)
+    clip = {} if weight_clip is None else {"kernel_constraint": WeightClip(weight_clip)}
+
+    def feature_layers(shape):
+        layers = [keras.layers.Flatten(), keras.layers.Dropout(input_dropout)]
+        for units in hidden_units:
+            layers += [Maxout(units, num_pieces, kernel_initializer=_uniform(init_range), **clip),
+                       keras.layers.Dropout(hidden_dropout)]
+        return layers + ([MinibatchStdDev()] if minibatch_std else [])
+
+    return assemble_discriminator(feature_layers, input_shape, make, num_classes, conditioning, label_encoding,
+                                  embedding_dim, kernel_initializer=_uniform(init_range))
 
 
-def mlp_discriminator(input_shape, hidden_units=(128, 128), activation="leaky_relu"):
-    """A plain MLP discriminator for low-dimensional data (e.g. the 2-D mixtures of the mode-collapse tests).
+def mlp_discriminator(input_shape, hidden_units=(128, 128), activation="leaky_relu", spectral_norm=False,
+                      weight_clip=None, minibatch_std=False, num_classes=None, conditioning=None,
+                      label_encoding="embedding", embedding_dim=16):
+    """A plain MLP discriminator for low-dimensional data (e.g. the 2-D mixtures of the mode-collapse benchmark).
 
     Args:
-        input_shape: shape of one sample.
+        input_shape: shape of one sample (with PacGAN packing, of m samples side by side).
         hidden_units: width of each hidden layer.
         activation: hidden activation.
+        spectral_norm: spectrally normalize every dense layer (Miyato et al. 2018).
+        weight_clip: clip weights to [-c, c] after each update (WGAN).
+        minibatch_std: append the minibatch standard deviation before the output (Karras et al. 2018).
+        num_classes: number of classes of a conditional model.
+        conditioning: `None`, `"input"` (cGAN: labels are an input) or `"auxiliary"` (ACGAN: a class head).
+        label_encoding, embedding_dim: how `"input"` conditioning encodes labels.
 
     Returns:
-        A `keras.Sequential` mapping samples to one logit each, `[batch, 1]`.
+        A Keras model mapping samples to logits `[batch, 1]` (see `assemble_discriminator`).
     """
-    layers = [keras.Input(tuple(input_shape)), keras.layers.Flatten()]
-    layers += [keras.layers.Dense(units, activation=activation) for units in hidden_units]
-    layers.append(keras.layers.Dense(1))
-    return keras.Sequential(layers, name="discriminator")
+    make = layer_factory(spectral_norm, weight_clip)
+
+    def feature_layers(shape):
+        layers = [keras.layers.Flatten()]
+        layers += [make(keras.layers.Dense, units, activation=activation) for units in hidden_units]
+        return layers + ([MinibatchStdDev()] if minibatch_std else [])
+
+    return assemble_discriminator(feature_layers, input_shape, make, num_classes, conditioning, label_encoding,
+                                  embedding_dim)
