@@ -176,3 +176,53 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, image_npz):
         assert json.load(stream)["epoch"] == killed_at + 2
     epochs = [int(row["epoch"]) for row in read_csv(os.path.join(run_dir, "metrics.csv"))]
     assert epochs == list(range(1, killed_at + 3))
+
+
+@pytest.fixture
+def labelled_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = np.arange(128) % 3
+    images = (rng.integers(0, 60, (128, 8, 8, 1)) + 90 * labels[:, None, None, None]).astype(np.uint8)
+    path = tmp_path / "labelled.npz"
+    np.savez(path, x=images, y=labels)
+    return str(path)
+
+
+@pytest.mark.slow
+def test_conditional_run_samples_by_class_and_interpolates(tmp_path, labelled_npz, capsys):
+    run_dir = str(tmp_path / "run")
+    config = os.path.join(ROOT, "configs", "cgan_fashion_mnist.yaml")
+    assert cli.main(["train", config, "--out", run_dir, "--epochs", "1", "--steps-per-epoch", "2",
+                     "--set", f"data.source=npz:{labelled_npz}", *TINY]) == 0
+    with open(os.path.join(run_dir, "run.json")) as stream:
+        assert json.load(stream)["num_classes"] == 3
+    assert cli.main(["sample", run_dir, "--labels", "0,2", "--num", "3", "--out", str(tmp_path / "c.npy")]) == 0
+    assert np.load(tmp_path / "c.npy").shape == (6, 8, 8, 1)
+    assert cli.main(["sample", run_dir, "--labels", "0,2", "--num", "3", "--out", str(tmp_path / "c.png")]) == 0
+    assert Image.open(tmp_path / "c.png").size == (24, 16)  # one row of 3 per class
+    assert cli.main(["sample", run_dir, "--interpolate", "--steps", "5", "--num", "2",
+                     "--out", str(tmp_path / "i.png")]) == 0
+    assert Image.open(tmp_path / "i.png").size == (40, 16)  # 2 paths of 5 steps
+    assert cli.main(["sample", run_dir, "--interpolate", "linear", "--num", "2", "--out",
+                     str(tmp_path / "i.npy")]) == 0
+    path = np.load(tmp_path / "i.npy")
+    assert path.shape == (16, 8, 8, 1) and not np.allclose(path[0], path[7])
+    capsys.readouterr()
+    for argv, message in ((["--labels", "0,3"], "class ids must lie in [0, 2], got [3]"),
+                          (["--labels", "zero"], "expected comma-separated class ids"),
+                          (["--interpolate", "--steps", "1"], "at least 2 steps")):
+        assert cli.main(["sample", run_dir, "--out", str(tmp_path / "x.png"), *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+
+
+def test_labels_for_an_unconditional_run_are_a_user_error(tmp_path, image_npz, capsys):
+    run_dir = str(tmp_path / "run")
+    assert cli.main(["train", DCGAN, "--out", run_dir, "--epochs", "1", "--steps-per-epoch", "1",
+                     "--set", f"data.source=npz:{image_npz}", *TINY]) == 0
+    capsys.readouterr()
+    assert cli.main(["sample", run_dir, "--labels", "1", "--out", str(tmp_path / "x.png")]) == 2
+    assert "this run's GAN is unconditional" in capsys.readouterr().err
+    assert cli.main(["train", os.path.join(ROOT, "configs", "cgan_fashion_mnist.yaml"), "--out", str(tmp_path / "c"),
+                     "--set", f"data.source=npz:{image_npz}", *TINY]) == 2
+    assert "labels were asked for but the source has none" in capsys.readouterr().err

@@ -209,3 +209,17 @@ def test_mixtures_are_fixed_point_sets():
     assert sorted(np.unique(np.round(grid.images[:, 0] / 2) * 2)) == [-4.0, -2.0, 0.0, 2.0, 4.0]
     batch = next(iter(data.make_dataset("grid25", batch_size=64, output_range=None)))
     assert batch.shape == (64, 2)  # points stay in data coordinates
+
+
+def test_splits_slice_like_tfds(tmp_path, tiny_images):
+    images, labels = tiny_images
+    path = tmp_path / "d.npz"
+    np.savez(path, x=images, y=labels)
+    first = data.load_source(f"npz:{path}", "train[:10]")
+    assert first.num_examples == 10 and np.array_equal(first.images, images[:10])
+    assert np.array_equal(first.labels, labels[:10]) and first.num_classes == 2
+    middle = data.load_source(f"npz:{path}", "train[5:-50]")
+    assert np.array_equal(middle.images, images[5:-50])
+    assert data.load_source("ring8", "test[:100]").num_examples == 100
+    with pytest.raises(DataError, match=r"the split 'train\[70:\]' selects no examples \(of 64\)"):
+        data.load_source(f"npz:{path}", "train[70:]")

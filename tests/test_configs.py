@@ -1,0 +1,58 @@
+"""Every shipped config trains: a couple of steps of each, with its own networks shrunk, on its own data source."""
+import glob
+import math
+import os
+
+import numpy as np
+import pytest
+
+from tests.conftest import FASHION_MNIST_DIR
+from tfgan_impl import config as config_module
+from tfgan_impl import training
+
+CONFIGS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "configs", "*.yaml")))
+
+
+def shrunk(path):
+    """The config with tiny networks, 2 steps of 1 epoch, on 256 examples of its source (MNIST -> Fashion-MNIST,
+    the offline copy)."""
+    mapping = config_module.load(path).to_dict()
+    for kind in ("generator", "discriminator"):
+        network = mapping["model"][kind]
+        if network["name"] == "dcgan":
+            network["base_filters"] = 4
+        elif "hidden_units" in network:
+            network["hidden_units"] = [8]
+    data = mapping["data"]
+    data["source"] = "fashion_mnist" if data["source"] in ("mnist", "fashion_mnist") else data["source"]
+    data["split"] = "train[:256]"
+    data["batch_size"] = math.lcm(8, mapping["model"]["packing"])
+    mapping["train"].update(epochs=1, steps_per_epoch=2, num_samples=8, sample_every=1, jit_compile=False)
+    mapping["evaluate"]["metrics"] = []
+    return config_module.from_dict(mapping)
+
+
+def test_there_is_a_config_per_variant():
+    names = {os.path.basename(path) for path in CONFIGS}
+    for expected in ("dcgan_fashion_mnist.yaml", "cgan_fashion_mnist.yaml", "acgan_fashion_mnist.yaml",
+                     "lsgan_fashion_mnist.yaml", "wgan_fashion_mnist.yaml", "wgan_gp_fashion_mnist.yaml",
+                     "sngan_fashion_mnist.yaml", "gan_ring8.yaml", "gan_grid25.yaml"):
+        assert expected in names
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", CONFIGS, ids=os.path.basename)
+def test_config_trains_and_samples(path, tmp_path):
+    config = shrunk(path)
+    if config.data.source == "fashion_mnist" and not os.path.isdir(FASHION_MNIST_DIR):
+        pytest.skip("needs Debian's dataset-fashion-mnist")
+    run_dir = str(tmp_path / "run")
+    gan = training.train(config, run_dir, verbose=0)
+    assert os.path.exists(os.path.join(run_dir, "samples", "epoch_001.png"))
+    reloaded = training.load_run(run_dir)
+    labels = [0, 1] if config.model.type != "gan" else None
+    out = str(tmp_path / "samples.npy")
+    count = training.write_samples(reloaded, 3, 0, out, labels=labels)
+    samples = np.load(out)
+    assert count == len(samples) == (6 if labels else 3) and np.all(np.isfinite(samples))
+    np.testing.assert_allclose(reloaded.generate(4, seed=1), gan.generate(4, seed=1), atol=1e-5)
