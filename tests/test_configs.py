@@ -27,6 +27,7 @@ def shrunk(path):
     data["source"] = "fashion_mnist" if data["source"] in ("mnist", "fashion_mnist") else data["source"]
     data["split"] = "train[:256]"
     data["batch_size"] = math.lcm(8, mapping["model"]["packing"])
+    data["labels_per_class"] = 2
     mapping["train"].update(epochs=1, steps_per_epoch=2, num_samples=8, sample_every=1, jit_compile=False)
     mapping["evaluate"]["metrics"] = []
     return config_module.from_dict(mapping)
@@ -36,7 +37,7 @@ def test_there_is_a_config_per_variant():
     names = {os.path.basename(path) for path in CONFIGS}
     for expected in ("dcgan_fashion_mnist.yaml", "cgan_fashion_mnist.yaml", "acgan_fashion_mnist.yaml",
                      "lsgan_fashion_mnist.yaml", "wgan_fashion_mnist.yaml", "wgan_gp_fashion_mnist.yaml",
-                     "sngan_fashion_mnist.yaml", "gan_ring8.yaml", "gan_grid25.yaml"):
+                     "sngan_fashion_mnist.yaml", "sgan_fashion_mnist.yaml", "gan_ring8.yaml", "gan_grid25.yaml"):
         assert expected in names
 
 
@@ -50,7 +51,7 @@ def test_config_trains_and_samples(path, tmp_path):
     gan = training.train(config, run_dir, verbose=0)
     assert os.path.exists(os.path.join(run_dir, "samples", "epoch_001.png"))
     reloaded = training.load_run(run_dir)
-    labels = [0, 1] if config.model.type != "gan" else None
+    labels = [0, 1] if config.model.type in ("cgan", "acgan") else None
     out = str(tmp_path / "samples.npy")
     count = training.write_samples(reloaded, 3, 0, out, labels=labels)
     samples = np.load(out)

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_impl import ACGAN, GAN, ConditionalGAN, networks
+from tfgan_impl import ACGAN, GAN, ConditionalGAN, data, networks
 from tfgan_impl.gan import pack, packed_shape
+from tfgan_impl.semi_supervised import SemiSupervisedGAN, labelled_subset, make_semi_supervised_dataset
 
 
 def mixture_points(num=1024, seed=0):
@@ -202,3 +203,48 @@ def test_conditional_samples_land_in_the_requested_component(kind):
         samples = gan.generate(200, seed=label, labels=label)
         nearest = np.argmin(((samples[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
         assert np.mean(nearest == label) > 0.9, (kind.__name__, label, np.bincount(nearest, minlength=4))
+
+
+def test_labelled_subset_takes_the_same_number_of_each_class():
+    labels = np.repeat(np.arange(3), [10, 20, 30])
+    chosen = labelled_subset(labels, 4, seed=1)
+    assert np.bincount(labels[chosen]).tolist() == [4, 4, 4]
+    np.testing.assert_array_equal(chosen, labelled_subset(labels, 4, seed=1))
+    with pytest.raises(ValueError, match="class 0 has 10 examples, fewer than labels_per_class=11"):
+        labelled_subset(labels, 11)
+
+
+def semi_supervised_gan():
+    keras.utils.set_random_seed(0)
+    generator = networks.mlp_generator(4, [2], hidden_units=(32, 32), output_activation="linear")
+    discriminator = networks.mlp_discriminator([2], hidden_units=(32, 32), num_classes=4, conditioning="classes")
+    return SemiSupervisedGAN(generator, discriminator, latent_dim=4, num_classes=4, seed=0, output_range=None)
+
+
+def semi_supervised_data(labels_per_class=2):
+    points, labels, _ = mixture_points()
+    source = data.Source("mixture", len(points), images=points, labels=labels, has_labels=True, num_classes=4)
+    dataset, chosen = make_semi_supervised_dataset(source, 64, labels_per_class, output_range=None, seed=0)
+    return dataset.repeat(), chosen, points, labels
+
+
+def test_semi_supervised_gan_trains_on_unlabelled_and_labelled_batches():
+    dataset, chosen, _, labels = semi_supervised_data()
+    assert len(chosen) == 8 and np.bincount(labels[chosen]).tolist() == [2, 2, 2, 2]
+    element = next(iter(dataset))
+    assert element["images"].shape == (64, 2) and element["labelled_images"].shape == (8, 2)
+    gan = semi_supervised_gan()
+    gan.compile(d_optimizer=adam(), g_optimizer=adam())
+    history = assert_trains(gan, dataset)
+    assert {"d_supervised_loss", "d_supervised_accuracy"} <= set(history.history)
+
+
+@pytest.mark.slow
+def test_semi_supervised_classifier_learns_from_two_labels_per_class():
+    dataset, _, points, labels = semi_supervised_data()
+    gan = semi_supervised_gan()
+    gan.compile(d_optimizer=adam(), g_optimizer=adam())
+    untrained = np.mean(gan.classify(points) == labels)
+    gan.fit(dataset, epochs=1, steps_per_epoch=300, verbose=0)
+    trained = np.mean(gan.classify(points) == labels)
+    assert trained > 0.95 and trained > untrained + 0.3, (untrained, trained)

@@ -290,3 +290,27 @@ class Throughput(keras.callbacks.Callback):
         if logs is not None:
             logs["epoch_seconds"] = seconds
             logs["images_per_second"] = updates * self.global_batch_size / max(seconds, 1e-9)
+
+
+class ClassifierAccuracy(keras.callbacks.Callback):
+    """Adds `test_accuracy`, the accuracy of a semi-supervised GAN's classifier on held-out labelled images, to the
+    epoch's logs (so CSV and TensorBoard get it).
+
+    Args:
+        images: held-out images in the generator's output range.
+        labels: their integer labels.
+        every: measure after every `every`-th epoch (and always after the last).
+    """
+
+    def __init__(self, images, labels, every=1):
+        super().__init__()
+        self.images, self.labels, self.every = images, np.asarray(labels), int(every)
+        self.accuracy = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = epoch + 1 == self.params.get("epochs")
+        if (epoch + 1) % self.every and not last:
+            return
+        self.accuracy = float(np.mean(self.model.classify(self.images) == self.labels))
+        if logs is not None:
+            logs["test_accuracy"] = self.accuracy

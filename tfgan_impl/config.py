@@ -18,8 +18,9 @@ from tfgan_impl.errors import ConfigError
 # Builder arguments filled from the data and the model section, never from a network's options.
 DERIVED_NETWORK_ARGS = ("latent_dim", "output_shape", "image_shape", "input_shape", "num_classes", "conditioning")
 
-# model.type -> how labels reach the networks: unconditional, labels into both (cGAN), a class head (ACGAN).
-MODEL_TYPES = ("gan", "cgan", "acgan")
+# model.type -> how labels reach the networks: unconditional, labels into both (cGAN), a class head (ACGAN),
+# a K-class discriminator trained on a few labels (semi-supervised GAN).
+MODEL_TYPES = ("gan", "cgan", "acgan", "sgan")
 
 
 @dataclasses.dataclass
@@ -42,6 +43,7 @@ class DataConfig:
     shuffle_buffer: int = 10_000
     cache: bool = True
     data_dir: typing.Optional[str] = None
+    labels_per_class: int = 100      # the semi-supervised GAN's labelled examples per class
 
 
 @dataclasses.dataclass
@@ -54,6 +56,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     augment: typing.List[str] = dataclasses.field(default_factory=list)  # DiffAugment: color, translation, cutout
     class_loss_weight: float = 1.0   # ACGAN's auxiliary class loss weight
+    supervised_weight: float = 1.0   # the semi-supervised GAN's labelled cross-entropy weight
     d_optimizer: dict = dataclasses.field(default_factory=lambda: {"name": "adam", "learning_rate": 2e-4,
                                                                    "beta_1": 0.5})
     g_optimizer: dict = dataclasses.field(default_factory=lambda: {"name": "adam", "learning_rate": 2e-4,
@@ -243,6 +246,8 @@ def validate(config):
         _check(name in augment.POLICIES, f"train.augment: unknown augmentation {name!r}; allowed: "
                                          f"{', '.join(augment.POLICIES)}")
     _check(train.class_loss_weight >= 0, f"train.class_loss_weight: expected 0 or more, got {train.class_loss_weight}")
+    _check(train.supervised_weight >= 0, f"train.supervised_weight: expected 0 or more, got {train.supervised_weight}")
+    _check(data.labels_per_class > 0, f"data.labels_per_class: expected a positive integer, got {data.labels_per_class}")
     _check(train.jit_compile in (True, False, "auto"),
            f"train.jit_compile: expected true, false or auto, got {train.jit_compile!r}")
     for key in ("steps_per_execution", "sample_every", "num_samples", "keep_checkpoints"):

@@ -274,6 +274,10 @@ class GAN(keras.Model):
         """Per-example auxiliary losses of the discriminator and of the generator; none here."""
         return 0.0, 0.0
 
+    def _supervised_loss(self, real):
+        """A discriminator loss on labelled data carried beside the batch, already scaled; none here."""
+        return 0.0
+
     def _discriminator_inputs(self, samples, counter, stream):
         """What the discriminator sees of samples: DiffAugment (when compiled with it), then PacGAN packing."""
         if self.augment:
@@ -317,7 +321,7 @@ class GAN(keras.Model):
             per_example_loss = self.discriminator_loss_fn(real_logits, fake_logits)
             class_loss, _ = self._class_losses(real_class_logits, fake_class_logits, labels)
             penalty = self._penalty(real_inputs, fake_inputs, labels)
-            loss = self._scale(per_example_loss + class_loss + penalty)
+            loss = self._scale(per_example_loss + class_loss + penalty) + self._supervised_loss(real)
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         self.d_loss_tracker.update_state(tf.reduce_mean(per_example_loss + class_loss))

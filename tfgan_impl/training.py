@@ -18,12 +18,13 @@ from tfgan_impl import data, images, latent, networks
 from tfgan_impl.errors import DivergenceError, UserError
 from tfgan_impl.conditional import ACGAN, ConditionalGAN
 from tfgan_impl.gan import GAN, packed_shape, real_images_of
+from tfgan_impl.semi_supervised import IMAGES, SemiSupervisedGAN, make_semi_supervised_dataset
 
 RUN_INFO = "run.json"
 
 
-MODEL_CLASSES = {"gan": GAN, "cgan": ConditionalGAN, "acgan": ACGAN}
-DISCRIMINATOR_CONDITIONING = {"gan": None, "cgan": "input", "acgan": "auxiliary"}
+MODEL_CLASSES = {"gan": GAN, "cgan": ConditionalGAN, "acgan": ACGAN, "sgan": SemiSupervisedGAN}
+DISCRIMINATOR_CONDITIONING = {"gan": None, "cgan": "input", "acgan": "auxiliary", "sgan": "classes"}
 
 
 def _builder_args(builder, derived):
@@ -41,7 +42,7 @@ def build_gan(config, sample_shape, marginals=None, num_classes=None):
         num_classes: the data's number of classes, needed by conditional models (`model.type` cgan, acgan).
 
     Returns:
-        An uncompiled `GAN` (a `ConditionalGAN` or `ACGAN` for conditional types).
+        An uncompiled `GAN` (a `ConditionalGAN`, `ACGAN` or `SemiSupervisedGAN` for the other types).
     """
     model = config.model
     conditional = model.type != "gan"
@@ -52,7 +53,7 @@ def build_gan(config, sample_shape, marginals=None, num_classes=None):
     labels = {"num_classes": num_classes} if conditional else {}
     derived = {
         "generator": {"latent_dim": model.latent_dim, "output_shape": sample_shape, "image_shape": sample_shape,
-                      **labels},
+                      **(labels if model.type != "sgan" else {})},
         "discriminator": {"input_shape": packed_shape(sample_shape, model.packing),
                           "image_shape": packed_shape(sample_shape, model.packing), **labels,
                           **({"conditioning": DISCRIMINATOR_CONDITIONING[model.type]} if conditional else {})},
@@ -65,7 +66,7 @@ def build_gan(config, sample_shape, marginals=None, num_classes=None):
             spec["output_bias"] = (networks.marginal_logits(marginals[None]) if marginals is not None
                                    else np.zeros(int(np.prod(sample_shape)), "float32")).tolist()
         arguments = _builder_args(builder, derived[kind])
-        if conditional and "num_classes" not in arguments:
+        if "num_classes" in derived[kind] and "num_classes" not in arguments:
             raise UserError(f"model.{kind}: network {getattr(model, kind)['name']!r} cannot be conditioned on labels")
         try:
             built.append(builder(**arguments, **spec))
@@ -83,6 +84,8 @@ def compile_gan(gan, config):
     """Compiles a GAN with the optimizers, loss, regularizers and schedule of `config.train`."""
     train = config.train
     extra = {"class_loss_weight": train.class_loss_weight} if isinstance(gan, ACGAN) else {}
+    if isinstance(gan, SemiSupervisedGAN):
+        extra = {"supervised_weight": train.supervised_weight}
     gan.compile(
         d_optimizer=config_module.make_optimizer(train.d_optimizer, "train.d_optimizer"),
         g_optimizer=config_module.make_optimizer(train.g_optimizer, "train.g_optimizer"),
@@ -156,14 +159,21 @@ def train(config, run_dir, verbose="auto"):
     """
     seed_everything(config)
     source = data.load_source(config.data.source, config.data.split, config.data.data_dir, config.data.image_size)
-    conditional = config.model.type != "gan"
-    dataset = data.make_dataset(
-        source, config.data.batch_size, output_range=config.model.output_range, image_size=config.data.image_size,
-        with_labels=conditional, shuffle_buffer=config.data.shuffle_buffer, seed=config.seed, cache=config.data.cache)
-    if conditional:
-        dataset = dataset.map(lambda images, labels: (images, tf.cast(labels, tf.int32)))
-    sample_shape = real_images_of(dataset.element_spec).shape[1:].as_list()
-    num_classes = source.num_classes if conditional else None
+    conditional = config.model.type in ("cgan", "acgan")
+    if config.model.type == "sgan":
+        dataset, _ = make_semi_supervised_dataset(
+            source, config.data.batch_size, config.data.labels_per_class, output_range=config.model.output_range,
+            seed=config.seed, shuffle_buffer=config.data.shuffle_buffer)
+        sample_shape = dataset.element_spec[IMAGES].shape[1:].as_list()
+    else:
+        dataset = data.make_dataset(
+            source, config.data.batch_size, output_range=config.model.output_range,
+            image_size=config.data.image_size, with_labels=conditional, shuffle_buffer=config.data.shuffle_buffer,
+            seed=config.seed, cache=config.data.cache)
+        if conditional:
+            dataset = dataset.map(lambda images, labels: (images, tf.cast(labels, tf.int32)))
+        sample_shape = real_images_of(dataset.element_spec).shape[1:].as_list()
+    num_classes = source.num_classes if config.model.type != "gan" else None
     if config.train.steps_per_epoch:
         dataset = dataset.repeat()  # epochs of a fixed step count run across the data's end
     prepare_run_dir(run_dir, config)
@@ -180,6 +190,10 @@ def train(config, run_dir, verbose="auto"):
     if initial_epoch:
         print(f"{run_dir}: resuming after epoch {initial_epoch}")
     callbacks = make_callbacks(run_dir, config, config.data.batch_size)
+    accuracy = None
+    if isinstance(gan, SemiSupervisedGAN):
+        accuracy = _held_out_accuracy(config)
+        callbacks.insert(3, accuracy)  # before the loggers, which then record test_accuracy
     gan.fit(dataset, epochs=config.train.epochs, initial_epoch=initial_epoch,
             steps_per_epoch=config.train.steps_per_epoch, callbacks=callbacks, verbose=verbose)
     divergence = callbacks[1].message
@@ -187,7 +201,23 @@ def train(config, run_dir, verbose="auto"):
         state = callbacks_module.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
         kept = f"the last good checkpoint is after epoch {state['epoch']}" if state else "no checkpoint was kept"
         raise DivergenceError(f"{divergence}; {kept} ({os.path.join(run_dir, 'checkpoints')})")
+    if accuracy is not None and accuracy.accuracy is not None:
+        print(f"classifier test accuracy: {accuracy.accuracy:.4f} ({len(accuracy.labels)} held-out images, "
+              f"{config.data.labels_per_class} labels per class)")
     return gan
+
+
+def _held_out_accuracy(config):
+    """The semi-supervised GAN's test-accuracy callback on the source's `test` split."""
+    test = data.load_source(config.data.source, "test", config.data.data_dir, config.data.image_size)
+    if test.images is None or not test.has_labels:
+        raise UserError(f"{config.data.source}: the semi-supervised GAN needs a labelled 'test' split to report "
+                        "its classifier's accuracy")
+    images_in_range = data.to_unit_interval(test.images)
+    if config.model.output_range is not None:
+        low, high = config.model.output_range
+        images_in_range = images_in_range * (high - low) + low
+    return callbacks_module.ClassifierAccuracy(images_in_range, test.labels)
 
 
 def load_run(run_dir):
@@ -266,3 +296,41 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8):
             raise UserError(f"{path}: {error}; write .npy instead") from None
         images.save_png(picture, path)
     return len(samples)
+
+
+def supervised_baseline(config, verbose=0):
+    """Trains the semi-supervised GAN's classifier network alone on its labelled examples: the baseline the
+    method must beat (Salimans et al. 2016, table 1, compare against the same network without the GAN).
+
+    Same network (a fresh copy of the config's discriminator), labelled subset, optimizer, batch size and number
+    of updates as the GAN run; the accuracy on the `test` split is measured after every epoch.
+
+    Args:
+        config: a validated `Config` of `model.type: sgan`.
+        verbose: `fit` verbosity.
+
+    Returns:
+        A list of test accuracies, one per epoch.
+    """
+    seed_everything(config)
+    source = data.load_source(config.data.source, config.data.split, config.data.data_dir, config.data.image_size)
+    _, chosen = make_semi_supervised_dataset(source, config.data.batch_size, config.data.labels_per_class,
+                                             output_range=config.model.output_range, seed=config.seed)
+    labelled = data.Source("labelled", len(chosen), images=source.images[chosen], labels=source.labels[chosen],
+                           has_labels=True, num_classes=source.num_classes)
+    dataset = data.make_dataset(labelled, min(config.data.batch_size, len(chosen)),
+                                output_range=config.model.output_range, with_labels=True, shuffle_buffer=len(chosen),
+                                seed=config.seed).repeat()
+    sample_shape = dataset.element_spec[0].shape[1:].as_list()
+    classifier = build_gan(config, sample_shape, num_classes=source.num_classes).discriminator
+    classifier.compile(optimizer=config_module.make_optimizer(config.train.d_optimizer, "train.d_optimizer"),
+                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    accuracy = _held_out_accuracy(config)
+    steps = config.train.steps_per_epoch or source.num_examples // config.data.batch_size
+    history = []
+    for epoch in range(config.train.epochs):
+        classifier.fit(dataset, epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps * config.train.d_steps,
+                       verbose=verbose)
+        predictions = np.argmax(classifier.predict(accuracy.images, batch_size=256, verbose=0), axis=-1)
+        history.append(float(np.mean(predictions == accuracy.labels)))
+    return history

@@ -6,7 +6,7 @@ import keras
 
 from tfgan_impl.networks.layers import WeightClip
 
-CONDITIONINGS = ("input", "auxiliary")
+CONDITIONINGS = ("input", "auxiliary", "classes")
 
 
 def layer_factory(spectral_norm=False, weight_clip=None):
@@ -119,7 +119,8 @@ def assemble_discriminator(feature_layers, input_shape, make=keras.layers.Dense,
         input_shape: shape of one sample.
         make: layer factory from `layer_factory`.
         num_classes: number of classes of a conditional model.
-        conditioning: `None`, `"input"` (labels are an input) or `"auxiliary"` (a class head).
+        conditioning: `None`, `"input"` (labels are an input), `"auxiliary"` (a class head beside the logit) or
+            `"classes"` (K class logits instead of one, for the semi-supervised GAN).
         label_encoding, embedding_dim: how `"input"` conditioning encodes labels.
         **head_kwargs: passed to the final logit layer (e.g. its initializer).
 
@@ -136,6 +137,9 @@ def assemble_discriminator(feature_layers, input_shape, make=keras.layers.Dense,
         raise ValueError(f"conditioning must be one of {list(CONDITIONINGS)}, got {conditioning!r}")
     if not num_classes or int(num_classes) < 2:
         raise ValueError(f"conditioning {conditioning!r} needs num_classes of at least 2, got {num_classes!r}")
+    if conditioning == "classes":
+        return keras.Sequential([keras.Input(tuple(input_shape)), *feature_layers(input_shape),
+                                 make(keras.layers.Dense, int(num_classes), name="classes")], name="discriminator")
     if conditioning == "input":
         return input_conditioned_discriminator(lambda shape: plain(shape, name="trunk"), input_shape,
                                                int(num_classes), label_encoding, embedding_dim)

@@ -70,7 +70,7 @@ def dcgan_generator(latent_dim, image_shape=(28, 28, 1), base_filters=64, output
 
 
 def dcgan_discriminator(image_shape=(28, 28, 1), base_filters=64, batch_norm=True, spectral_norm=False,
-                        weight_clip=None, minibatch_std=False, num_classes=None, conditioning=None,
+                        weight_clip=None, minibatch_std=False, dropout=0.0, num_classes=None, conditioning=None,
                         label_encoding="embedding", embedding_dim=16):
     """DCGAN discriminator: stride-2 convolutions with LeakyReLU(0.2), batch norm after the first, one logit.
 
@@ -82,8 +82,10 @@ def dcgan_discriminator(image_shape=(28, 28, 1), base_filters=64, batch_norm=Tru
         spectral_norm: spectrally normalize every convolution and dense layer (Miyato et al. 2018).
         weight_clip: clip weights to [-c, c] after each update (WGAN).
         minibatch_std: append the minibatch standard deviation map before the output (Karras et al. 2018).
+        dropout: dropout rate after each convolution block (the semi-supervised GAN's regularizer).
         num_classes: number of classes of a conditional model.
-        conditioning: `None`, `"input"` (cGAN: labels as an extra channel) or `"auxiliary"` (ACGAN: a class head).
+        conditioning: `None`, `"input"` (cGAN: labels as an extra channel), `"auxiliary"` (ACGAN: a class head)
+            or `"classes"` (semi-supervised GAN: K class logits).
         label_encoding, embedding_dim: how `"input"` conditioning encodes labels.
 
     Returns:
@@ -101,6 +103,8 @@ def dcgan_discriminator(image_shape=(28, 28, 1), base_filters=64, batch_norm=Tru
             if index > 0 and batch_norm:
                 layers.append(keras.layers.BatchNormalization())
             layers.append(keras.layers.LeakyReLU(0.2))
+            if dropout:
+                layers.append(keras.layers.Dropout(dropout))
             filters *= 2
         return layers + ([MinibatchStdDev()] if minibatch_std else []) + [keras.layers.Flatten()]
 

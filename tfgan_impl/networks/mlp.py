@@ -100,7 +100,8 @@ def mlp_discriminator(input_shape, hidden_units=(128, 128), activation="leaky_re
         weight_clip: clip weights to [-c, c] after each update (WGAN).
         minibatch_std: append the minibatch standard deviation before the output (Karras et al. 2018).
         num_classes: number of classes of a conditional model.
-        conditioning: `None`, `"input"` (cGAN: labels are an input) or `"auxiliary"` (ACGAN: a class head).
+        conditioning: `None`, `"input"` (cGAN: labels are an input), `"auxiliary"` (ACGAN: a class head) or
+            `"classes"` (semi-supervised GAN: K class logits).
         label_encoding, embedding_dim: how `"input"` conditioning encodes labels.
 
     Returns:

@@ -1,0 +1,139 @@
+"""Semi-supervised GAN (Odena 2016, arXiv:1606.01583; Salimans et al. 2016, arXiv:1606.03498, sec. 5).
+
+The discriminator is a K-class classifier; "real" is any of the K classes. Following Salimans et al., its K logits
+l_1..l_K define D(x) = Z(x) / (Z(x) + 1) with Z(x) = sum_k exp(l_k), so the real/fake logit is logsumexp(l) and
+no (K+1)-th output is needed. Unlabelled data trains it through the adversarial loss, a few labelled examples
+through cross-entropy, and its class predictions are the classifier the method delivers.
+"""
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_impl import data as data_module
+from tfgan_impl.gan import GAN
+
+IMAGES, LABELLED_IMAGES, LABELS = "images", "labelled_images", "labels"
+
+
+def labelled_subset(labels, per_class, seed=0):
+    """Indices of `per_class` examples of each class, chosen at random with `seed` (the few labels of the method).
+
+    Args:
+        labels: integer labels of the whole training set.
+        per_class: examples kept per class.
+        seed: seed of the choice.
+
+    Returns:
+        A sorted int64 index array.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        if len(members) < per_class:
+            raise ValueError(f"class {label} has {len(members)} examples, fewer than labels_per_class={per_class}")
+        chosen.append(rng.choice(members, per_class, replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def make_semi_supervised_dataset(source, batch_size, labels_per_class, output_range=(-1.0, 1.0), seed=0,
+                                 shuffle_buffer=10_000, labelled_batch_size=None):
+    """Batches of all training images (labels hidden) zipped with batches of the few labelled examples.
+
+    Args:
+        source: an opened in-memory labelled `tfgan_impl.data.Source` (IDX, npz, folder).
+        batch_size: unlabelled images per batch.
+        labels_per_class: labelled examples kept per class.
+        output_range: the generator's output interval images are scaled to.
+        seed: seed of the labelled subset and of the shuffling.
+        shuffle_buffer: shuffle buffer of the unlabelled stream.
+        labelled_batch_size: labelled examples per batch (default `batch_size`).
+
+    Returns:
+        `(dataset, labelled_indices)`: a dataset of `{"images", "labelled_images", "labels"}` dicts, one pass over
+        the unlabelled images per epoch, and the indices of the labelled examples in the training split.
+    """
+    if source.images is None or not source.has_labels:
+        raise data_module.DataError(f"{source.name}: the semi-supervised GAN needs an in-memory labelled source "
+                                    "(idx:, npz:, folder:, mnist, fashion_mnist)")
+    chosen = labelled_subset(source.labels, labels_per_class, seed)
+    unlabelled = data_module.make_dataset(source, batch_size, output_range=output_range, shuffle_buffer=shuffle_buffer,
+                                          seed=seed)
+    labelled_source = data_module.Source(f"{source.name} (labelled)", len(chosen), images=source.images[chosen],
+                                         labels=source.labels[chosen], has_labels=True,
+                                         num_classes=source.num_classes)
+    labelled = data_module.make_dataset(labelled_source, min(labelled_batch_size or batch_size, len(chosen)),
+                                        output_range=output_range, with_labels=True, shuffle_buffer=len(chosen),
+                                        seed=seed).repeat()
+    dataset = tf.data.Dataset.zip(unlabelled, labelled).map(
+        lambda images, pair: {IMAGES: images, LABELLED_IMAGES: pair[0], LABELS: tf.cast(pair[1], tf.int32)})
+    return dataset, chosen
+
+
+@keras.saving.register_keras_serializable(package="tfgan_impl")
+class SemiSupervisedGAN(GAN):
+    """A GAN whose discriminator is a K-class classifier (Salimans et al. 2016, sec. 5, eqs. 4-6).
+
+    `fit` takes the dicts of `make_semi_supervised_dataset`. The discriminator minimizes the adversarial loss
+    with logit logsumexp(l(x)) (L_unsupervised) plus `supervised_weight` times the cross-entropy of its K logits on
+    the labelled batch (L_supervised); the generator's loss is the usual one on logsumexp(l(G(z))).
+
+    Args:
+        generator: a Keras model of z.
+        discriminator: a Keras model mapping samples to K class logits (`conditioning="classes"`).
+        latent_dim: size of z.
+        num_classes: K.
+        **kwargs: `seed`, `output_range`, `ema_decay` and Keras options, as for `GAN`.
+    """
+
+    def __init__(self, generator, discriminator, latent_dim, num_classes, **kwargs):
+        if int(kwargs.get("packing", 1)) != 1:
+            raise ValueError("packing (PacGAN) is not available for the semi-supervised GAN")
+        self.classifier_classes = int(num_classes)
+        self.supervised_weight = 1.0
+        super().__init__(generator, discriminator, latent_dim, **kwargs)
+
+    def _create_trackers(self):
+        super()._create_trackers()
+        self.supervised_loss_tracker = keras.metrics.Mean(name="d_supervised_loss")
+        self.supervised_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="d_supervised_accuracy")
+
+    def compile(self, d_optimizer, g_optimizer, supervised_weight=1.0, **kwargs):
+        """As `GAN.compile`, with `supervised_weight`, the weight of the labelled cross-entropy."""
+        if float(supervised_weight) < 0:
+            raise ValueError(f"supervised_weight must be non-negative, got {supervised_weight!r}")
+        self.supervised_weight = float(supervised_weight)
+        super().compile(d_optimizer, g_optimizer, **kwargs)
+
+    @property
+    def metrics(self):
+        return super().metrics + [self.supervised_loss_tracker, self.supervised_accuracy_tracker]
+
+    def _split(self, data):
+        if not isinstance(data, dict) or LABELLED_IMAGES not in data:
+            return super()._split(data)  # evaluation on plain images
+        return data[IMAGES], None
+
+    def _discriminate(self, inputs, labels, training):
+        class_logits = tf.cast(self.discriminator(inputs, training=training), tf.float32)
+        return tf.reduce_logsumexp(class_logits, axis=-1, keepdims=True), class_logits
+
+    def _supervised_loss(self, real):
+        class_logits = tf.cast(self.discriminator(real[LABELLED_IMAGES], training=True), tf.float32)
+        per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=real[LABELS], logits=class_logits)
+        self.supervised_loss_tracker.update_state(tf.reduce_mean(per_example))
+        self.supervised_accuracy_tracker.update_state(real[LABELS], class_logits)
+        return self.supervised_weight * self._scale(per_example)
+
+    def classify(self, images, batch_size=256):
+        """Class predictions of the discriminator for images in the generator's output range, `[n]` int."""
+        logits = self.discriminator.predict(images, batch_size=batch_size, verbose=0)
+        return np.argmax(logits, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.classifier_classes}
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        return {**config, "supervised_weight": self.supervised_weight} if config else config
