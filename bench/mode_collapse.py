@@ -7,7 +7,6 @@ runs), draws 2,500 samples and scores them with `tfgan_impl.metrics.mode_coverag
 Usage: python bench/mode_collapse.py [--seeds 0 1 2] [--out docs] [CONFIG.yaml ...]
 """
 import argparse
-import glob
 import json
 import os
 import tempfile

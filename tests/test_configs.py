@@ -14,17 +14,20 @@ CONFIGS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "config
 
 
 def shrunk(path):
-    """The config with tiny networks, 2 steps of 1 epoch, on 256 examples of its source (MNIST -> Fashion-MNIST,
-    the offline copy)."""
+    """The config with tiny networks, 2 steps of 1 epoch, on 256 examples of its source (MNIST and TFDS sources
+    -> Fashion-MNIST, the offline copy)."""
     mapping = config_module.load(path).to_dict()
     for kind in ("generator", "discriminator"):
         network = mapping["model"][kind]
         if network["name"] == "dcgan":
             network["base_filters"] = 4
+        elif network["name"] == "resnet":
+            network["filters"] = 4
         elif "hidden_units" in network:
             network["hidden_units"] = [8]
     data = mapping["data"]
-    data["source"] = "fashion_mnist" if data["source"] in ("mnist", "fashion_mnist") else data["source"]
+    online = data["source"] == "mnist" or data["source"].startswith("tfds:")
+    data["source"] = "fashion_mnist" if online else data["source"]
     data["split"] = "train[:256]"
     data["batch_size"] = math.lcm(8, mapping["model"]["packing"])
     data["labels_per_class"] = 2

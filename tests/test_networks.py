@@ -42,3 +42,53 @@ def test_marginal_logits_start_the_sigmoid_at_the_data_means():
     np.testing.assert_allclose(1 / (1 + np.exp(-logits)), [1e-3, 0.5, 1 - 1e-3], rtol=1e-4)
     generator = networks.mlp_generator(4, [3], hidden_units=(5,), output_bias=logits.tolist())
     np.testing.assert_allclose(generator.layers[-2].bias.numpy(), logits)
+
+
+@pytest.mark.parametrize("image_shape", [[28, 28, 1], [32, 32, 3]])
+def test_resnet_shapes_and_spectral_norm(image_shape):
+    generator = networks.resnet_generator(16, image_shape, filters=8)
+    discriminator = networks.resnet_discriminator(image_shape, filters=8)
+    assert generator.output_shape == (None, *image_shape)
+    images = generator(np.random.default_rng(0).normal(size=(2, 16)).astype("float32"))
+    assert discriminator(images).shape == (2, 1)
+    wrapped = [layer for layer in discriminator._flatten_layers() if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(wrapped) >= 2 * 5  # two convolutions per block (5 blocks at 32x32, 4 at 28x28) and the logit
+    blocks = 3 if image_shape[0] == 32 else 2
+    assert sum(isinstance(layer, keras.layers.UpSampling2D) for layer in generator.layers) == 2 * blocks
+
+
+@pytest.mark.parametrize("conditioning, outputs", [("input", [(2, 1)]), ("auxiliary", [(2, 1), (2, 5)]),
+                                                    ("classes", [(2, 5)])])
+def test_discriminators_take_every_conditioning(conditioning, outputs):
+    labels = np.array([1, 4], np.int32)
+    images = np.zeros((2, 8, 8, 1), np.float32)
+    for builder in (networks.dcgan_discriminator, networks.resnet_discriminator):
+        kwargs = {"base_filters": 4} if builder is networks.dcgan_discriminator else {"filters": 4}
+        model = builder([8, 8, 1], num_classes=5, conditioning=conditioning, **kwargs)
+        result = model([images, labels]) if conditioning == "input" else model(images)
+        result = result if isinstance(result, (list, tuple)) else [result]
+        assert [tuple(r.shape) for r in result] == outputs, builder.__name__
+    points = networks.mlp_discriminator([2], hidden_units=(4,), num_classes=5, conditioning=conditioning)
+    result = points([np.zeros((2, 2), np.float32), labels]) if conditioning == "input" else points(np.zeros((2, 2)))
+    result = result if isinstance(result, (list, tuple)) else [result]
+    assert [tuple(r.shape) for r in result] == outputs
+    with pytest.raises(ValueError, match="needs num_classes of at least 2"):
+        networks.mlp_discriminator([2], conditioning=conditioning)
+
+
+def test_conditional_generators_take_labels_and_use_them():
+    z = np.zeros((2, 4), np.float32)
+    for generator in (networks.mlp_generator(4, [2], hidden_units=(8,), output_activation="linear", num_classes=3),
+                      networks.dcgan_generator(4, [8, 8, 1], base_filters=4, num_classes=3, label_encoding="one_hot"),
+                      networks.resnet_generator(4, [8, 8, 1], filters=4, num_classes=3)):
+        outputs = generator([z, np.array([0, 2], np.int32)]).numpy()
+        assert not np.allclose(outputs[0], outputs[1]), generator.name  # same z, different labels
+
+
+def test_weight_clip_constraint_and_serialization():
+    clip = networks.WeightClip(0.05)
+    np.testing.assert_allclose(clip(np.array([-1.0, 0.01, 2.0])), [-0.05, 0.01, 0.05])
+    model = networks.maxout_discriminator([4], hidden_units=(3,), num_pieces=2, weight_clip=0.05)
+    restored = keras.models.model_from_json(model.to_json())
+    constraints = [layer.kernel_constraint for layer in restored._flatten_layers() if hasattr(layer, "kernel_constraint")]
+    assert any(isinstance(c, networks.WeightClip) and c.clip_value == 0.05 for c in constraints)

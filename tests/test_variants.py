@@ -1,5 +1,7 @@
 """The GAN family: every loss, penalty, constraint and remedy trains (both networks change, losses stay finite);
 conditional models follow their labels; the regularizers do what their papers say."""
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -129,7 +131,7 @@ def test_packing_groups_samples_side_by_side():
         pack(tf.zeros([30, 2]), 4)
 
 
-def test_moving_average_generator_follows_the_formula_and_samples():
+def test_moving_average_generator_follows_the_formula_samples_and_is_saved(tmp_path):
     gan = point_gan()
     gan_ema = GAN(gan.generator, gan.discriminator, latent_dim=4, seed=0, output_range=None, ema_decay=0.9)
     initial = weights_of(gan_ema.generator)
@@ -140,6 +142,13 @@ def test_moving_average_generator_follows_the_formula_and_samples():
     z = gan_ema.latents(5)
     np.testing.assert_allclose(gan_ema.generate_from(z), gan_ema.ema_generator(z).numpy())
     assert not np.allclose(gan_ema.generate_from(z), gan_ema.generator(z).numpy())
+    path = str(tmp_path / "ema.weights.h5")
+    gan_ema.save_weights(path)
+    fresh = point_gan()
+    fresh = GAN(fresh.generator, fresh.discriminator, latent_dim=4, seed=0, output_range=None, ema_decay=0.9)
+    fresh.load_weights(path)
+    for saved, restored in zip(gan_ema.ema_generator.get_weights(), fresh.ema_generator.get_weights()):
+        np.testing.assert_array_equal(saved, restored)
 
 
 def test_moving_average_under_mirrored_strategy():
@@ -248,3 +257,20 @@ def test_semi_supervised_classifier_learns_from_two_labels_per_class():
     gan.fit(dataset, epochs=1, steps_per_epoch=300, verbose=0)
     trained = np.mean(gan.classify(points) == labels)
     assert trained > 0.95 and trained > untrained + 0.3, (untrained, trained)
+
+
+@pytest.mark.slow
+def test_best_remedy_config_covers_every_ring_mode(tmp_path):
+    """The shipped PacGAN config on ring8, cut to a CI budget (half its updates, smaller networks, no moving
+    average: an average over a trajectory that has not settled is no generator), covers all 8 modes."""
+    from tfgan_impl import config as config_module
+    from tfgan_impl import training
+    from tfgan_impl.metrics.modes import mode_coverage
+
+    path = os.path.join(os.path.dirname(__file__), "..", "configs", "pacgan_ring8.yaml")
+    config = config_module.load(path, ["train.epochs=5", "train.steps_per_epoch=2000", "train.sample_every=5",
+                                       "model.ema_decay=null", "model.generator.hidden_units=[128, 128, 128]",
+                                       "model.discriminator.hidden_units=[128, 128, 128]"])
+    gan = training.train(config, str(tmp_path / "run"), verbose=0)
+    figures = mode_coverage(gan.generate(2500, seed=1), "ring8")
+    assert figures["modes_covered"] == 8 and figures["high_quality_fraction"] > 0.5, figures

@@ -4,9 +4,11 @@ import numpy as np
 from tfgan_impl.networks.dcgan import dcgan_discriminator, dcgan_generator
 from tfgan_impl.networks.layers import Maxout, MinibatchStdDev, WeightClip
 from tfgan_impl.networks.mlp import maxout_discriminator, mlp_discriminator, mlp_generator
+from tfgan_impl.networks.resnet import resnet_discriminator, resnet_generator
 
-GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator}
-DISCRIMINATORS = {"maxout": maxout_discriminator, "mlp": mlp_discriminator, "dcgan": dcgan_discriminator}
+GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator, "resnet": resnet_generator}
+DISCRIMINATORS = {"maxout": maxout_discriminator, "mlp": mlp_discriminator, "dcgan": dcgan_discriminator,
+                  "resnet": resnet_discriminator}
 
 
 def marginal_logits(images, epsilon=1e-3):
@@ -27,4 +29,4 @@ def marginal_logits(images, epsilon=1e-3):
 
 
 __all__ = ["GENERATORS", "DISCRIMINATORS", "Maxout", "MinibatchStdDev", "WeightClip", "marginal_logits", "dcgan_generator", "dcgan_discriminator",
-           "mlp_generator", "maxout_discriminator", "mlp_discriminator"]
+           "mlp_generator", "maxout_discriminator", "mlp_discriminator", "resnet_generator", "resnet_discriminator"]
