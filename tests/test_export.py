@@ -110,3 +110,28 @@ def test_export_serves_the_moving_average_generator(tmp_path):
     path = export_saved_model(gan, str(tmp_path / "models"))
     served = tf.saved_model.load(path).signatures["serving_default"](z=z)["images"].numpy()
     np.testing.assert_allclose(served, averaged, atol=1e-5)
+
+
+def test_conditional_export_takes_labels(tmp_path):
+    rng = np.random.default_rng(2)
+    labels = np.arange(64) % 3
+    images = (rng.integers(0, 60, (64, 8, 8, 1)) + 90 * labels[:, None, None, None]).astype(np.uint8)
+    np.savez(tmp_path / "d.npz", x=images, y=labels)
+    run_dir = str(tmp_path / "run")
+    assert cli.main(["train", os.path.join(ROOT, "configs", "cgan_fashion_mnist.yaml"), "--out", run_dir,
+                     "--epochs", "1", "--steps-per-epoch", "2", "--set", f"data.source=npz:{tmp_path / 'd.npz'}",
+                     "--set", "model.generator.base_filters=4", "--set", "model.discriminator.base_filters=4",
+                     "--set", "data.batch_size=16", "--set", "train.num_samples=6", "--verbose", "0"]) == 0
+    gan = training.load_run(run_dir)
+    loaded = tf.saved_model.load(export_saved_model(gan, str(tmp_path / "models")))
+    z = tf.random.stateless_normal([3, 100], seed=[5, 6])
+    class_ids = tf.constant([0, 1, 2])
+    served = loaded.signatures["serving_default"](z=z, labels=class_ids)["images"].numpy()
+    np.testing.assert_allclose(served, gan.generate_from(z.numpy(), labels=class_ids.numpy()), atol=1e-5)
+    sampled = loaded.signatures["sample"](num=tf.constant(4), seed=tf.constant(1, tf.int64), label=tf.constant(2))
+    assert sampled["images"].shape == (4, 8, 8, 1)
+    assert json.loads(loaded.signatures["metadata"]()["json"].numpy())["num_classes"] == 3
+    with pytest.raises(tf.errors.InvalidArgumentError, match="input labels must be class ids below 3"):
+        loaded.signatures["serving_default"](z=z, labels=tf.constant([0, 1, 5]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="same batch size"):
+        loaded.signatures["serving_default"](z=z, labels=tf.constant([0, 1]))

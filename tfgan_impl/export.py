@@ -72,6 +72,52 @@ class GeneratorModule(tf.Module):
         }
 
 
+class ConditionalGeneratorModule(GeneratorModule):
+    """The exported object of a class-conditional GAN: its signatures also take class ids (`labels`, `label`)."""
+
+    def __init__(self, gan, metadata):
+        super().__init__(gan, metadata)
+        self.num_classes = gan.num_classes
+
+    def _checked_labels(self, labels):
+        with tf.control_dependencies([
+                tf.debugging.assert_non_negative(labels, message="input labels must be class ids of at least 0"),
+                tf.debugging.assert_less(labels, self.num_classes,
+                                         message=f"input labels must be class ids below {self.num_classes}")]):
+            return tf.identity(labels)
+
+    @tf.function
+    def generate_from_noise_and_labels(self, z, labels):
+        with tf.control_dependencies([
+                tf.debugging.assert_equal(tf.shape(z)[1], self.latent_dim,
+                                          message=f"input z must have shape [batch, {self.latent_dim}]"),
+                tf.debugging.assert_equal(tf.shape(labels)[0], tf.shape(z)[0],
+                                          message="inputs z and labels must have the same batch size")]):
+            z = tf.debugging.assert_all_finite(tf.identity(z), message="input z must be finite")
+        return self._to_outputs(self.generator([z, self._checked_labels(labels)], training=False))
+
+    @tf.function
+    def generate_class_from_seed(self, num, seed, label):
+        with tf.control_dependencies([
+                tf.debugging.assert_positive(num, message="input num must be at least 1"),
+                tf.debugging.assert_less_equal(num, MAX_SAMPLES_PER_REQUEST,
+                                               message=f"input num must be at most {MAX_SAMPLES_PER_REQUEST}")]):
+            num = tf.identity(num)
+        z = tf.random.stateless_normal(tf.stack([num, self.latent_dim]), seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+        labels = self._checked_labels(tf.fill([num], label))
+        return self._to_outputs(self.generator([z, labels], training=False))
+
+    def signatures(self):
+        return {
+            "serving_default": self.generate_from_noise_and_labels.get_concrete_function(
+                tf.TensorSpec([None, None], tf.float32, name="z"), tf.TensorSpec([None], tf.int32, name="labels")),
+            "sample": self.generate_class_from_seed.get_concrete_function(
+                tf.TensorSpec([], tf.int32, name="num"), tf.TensorSpec([], tf.int64, name="seed"),
+                tf.TensorSpec([], tf.int32, name="label")),
+            "metadata": self.metadata.get_concrete_function(),
+        }
+
+
 def next_version(export_dir):
     """One more than the largest numeric version directory in `export_dir` (1 when there is none)."""
     if not os.path.isdir(export_dir):
@@ -85,8 +131,9 @@ def export_saved_model(gan, export_dir, version=None, metadata=None):
 
     Signatures: `serving_default` (`z` float32 `[batch, latent_dim]` -> `images` float32 in [0, 1], plus
     `images_uint8` for images), `sample` (`num` int32, `seed` int64 -> the same outputs, identical for the same
-    seed) and `metadata` (-> `json`, the embedded description). The description is also written as
-    `assets.extra/tfgan_impl.json`.
+    seed) and `metadata` (-> `json`, the embedded description). Class-conditional GANs also take `labels` int32
+    `[batch]` in `serving_default` and `label` int32 in `sample`. The generator is the moving average when the
+    GAN keeps one. The description is also written as `assets.extra/tfgan_impl.json`.
 
     Args:
         gan: a trained `GAN`.
@@ -108,8 +155,9 @@ def export_saved_model(gan, export_dir, version=None, metadata=None):
         raise UserError(f"{final}: version {version} exists and is never overwritten; choose another --version")
     sample_shape = list(gan.generator.output_shape[1:])
     description = {"latent_dim": gan.latent_dim, "sample_shape": sample_shape,
-                   "output_range": list(gan.output_range) if gan.output_range else None, **(metadata or {})}
-    module = GeneratorModule(gan, description)
+                   "output_range": list(gan.output_range) if gan.output_range else None,
+                   "num_classes": gan.num_classes, **(metadata or {})}
+    module = (GeneratorModule if gan.num_classes is None else ConditionalGeneratorModule)(gan, description)
     os.makedirs(export_dir, exist_ok=True)
     temporary = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
     try:
