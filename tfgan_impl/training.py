@@ -330,7 +330,7 @@ def supervised_baseline(config, verbose=0):
     history = []
     for epoch in range(config.train.epochs):
         classifier.fit(dataset, epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps * config.train.d_steps,
-                       verbose=verbose)
+                       shuffle=False, verbose=verbose)  # the dataset shuffles itself
         predictions = np.argmax(classifier.predict(accuracy.images, batch_size=256, verbose=0), axis=-1)
         history.append(float(np.mean(predictions == accuracy.labels)))
     return history
