@@ -48,14 +48,19 @@ class GeneratorModule(tf.Module):
             z = tf.debugging.assert_all_finite(tf.identity(z), message="input z must be finite")
         return self._to_outputs(self.generator(z, training=False))
 
-    @tf.function
-    def generate_from_seed(self, num, seed):
+    def _noise_from_seed(self, num, seed):
+        """`num` latent vectors keyed by `seed`, after checking `num` is within the request limit."""
         with tf.control_dependencies([
                 tf.debugging.assert_positive(num, message="input num must be at least 1"),
                 tf.debugging.assert_less_equal(num, MAX_SAMPLES_PER_REQUEST,
                                                message=f"input num must be at most {MAX_SAMPLES_PER_REQUEST}")]):
             num = tf.identity(num)
-        z = tf.random.stateless_normal(tf.stack([num, self.latent_dim]), seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+        return tf.random.stateless_normal(tf.stack([num, self.latent_dim]),
+                                          seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+
+    @tf.function
+    def generate_from_seed(self, num, seed):
+        z = self._noise_from_seed(num, seed)
         return self._to_outputs(self.generator(z, training=False))
 
     @tf.function
@@ -98,13 +103,8 @@ class ConditionalGeneratorModule(GeneratorModule):
 
     @tf.function
     def generate_class_from_seed(self, num, seed, label):
-        with tf.control_dependencies([
-                tf.debugging.assert_positive(num, message="input num must be at least 1"),
-                tf.debugging.assert_less_equal(num, MAX_SAMPLES_PER_REQUEST,
-                                               message=f"input num must be at most {MAX_SAMPLES_PER_REQUEST}")]):
-            num = tf.identity(num)
-        z = tf.random.stateless_normal(tf.stack([num, self.latent_dim]), seed=tf.stack([seed, tf.constant(0, tf.int64)]))
-        labels = self._checked_labels(tf.fill([num], label))
+        z = self._noise_from_seed(num, seed)
+        labels = self._checked_labels(tf.fill(tf.shape(z)[:1], label))
         return self._to_outputs(self.generator([z, labels], training=False))
 
     def signatures(self):

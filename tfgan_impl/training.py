@@ -17,7 +17,8 @@ from tfgan_impl import config as config_module
 from tfgan_impl import data, images, latent, networks
 from tfgan_impl.errors import DivergenceError, UserError
 from tfgan_impl.conditional import ACGAN, ConditionalGAN
-from tfgan_impl.gan import GAN, packed_shape, real_images_of
+from tfgan_impl.batches import packed_shape, real_images_of
+from tfgan_impl.gan import GAN
 from tfgan_impl.semi_supervised import IMAGES, SemiSupervisedGAN, make_semi_supervised_dataset
 
 RUN_INFO = "run.json"
