@@ -130,7 +130,8 @@ def test_default_config_trains_on_debian_fashion_mnist(tmp_path):
     run_dir = str(tmp_path / "run")
     assert cli.main(["train", DCGAN, "--out", run_dir, "--epochs", "1", "--steps-per-epoch", "3", *TINY]) == 0
     with open(os.path.join(run_dir, "run.json")) as stream:
-        assert json.load(stream) == {"sample_shape": [28, 28, 1], "source": f"idx:{FASHION_MNIST_DIR}"}
+        assert json.load(stream) == {"sample_shape": [28, 28, 1], "source": f"idx:{FASHION_MNIST_DIR}",
+                                     "num_classes": None}
     assert Image.open(os.path.join(run_dir, "samples", "epoch_001.png")).size == (56, 56)
 
 
