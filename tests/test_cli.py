@@ -223,7 +223,7 @@ def test_labels_for_an_unconditional_run_are_a_user_error(tmp_path, image_npz, c
                      "--set", f"data.source=npz:{image_npz}", *TINY]) == 0
     capsys.readouterr()
     assert cli.main(["sample", run_dir, "--labels", "1", "--out", str(tmp_path / "x.png")]) == 2
-    assert "this run's GAN is unconditional" in capsys.readouterr().err
+    assert "this run's generator is unconditional" in capsys.readouterr().err
     assert cli.main(["train", os.path.join(ROOT, "configs", "cgan_fashion_mnist.yaml"), "--out", str(tmp_path / "c"),
                      "--set", f"data.source=npz:{image_npz}", *TINY]) == 2
     assert "labels were asked for but the source has none" in capsys.readouterr().err

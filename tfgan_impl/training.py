@@ -15,9 +15,9 @@ import tensorflow as tf
 from tfgan_impl import callbacks as callbacks_module
 from tfgan_impl import config as config_module
 from tfgan_impl import data, images, latent, networks
-from tfgan_impl.errors import DivergenceError, UserError
-from tfgan_impl.conditional import ACGAN, ConditionalGAN
 from tfgan_impl.batches import packed_shape, real_images_of
+from tfgan_impl.conditional import ACGAN, ConditionalGAN
+from tfgan_impl.errors import DivergenceError, UserError
 from tfgan_impl.gan import GAN
 from tfgan_impl.semi_supervised import IMAGES, SemiSupervisedGAN, make_semi_supervised_dataset
 
@@ -40,24 +40,24 @@ def build_gan(config, sample_shape, marginals=None, num_classes=None):
         config: a validated `Config`.
         sample_shape: shape of one data example after preprocessing, e.g. `[28, 28, 1]` or `[2]`.
         marginals: the data's per-output means in [0, 1], for a generator option `output_bias: marginals`.
-        num_classes: the data's number of classes, needed by conditional models (`model.type` cgan, acgan).
+        num_classes: the data's number of classes, needed by the types that use labels (cgan, acgan, sgan).
 
     Returns:
         An uncompiled `GAN` (a `ConditionalGAN`, `ACGAN` or `SemiSupervisedGAN` for the other types).
     """
     model = config.model
-    conditional = model.type != "gan"
-    if conditional and (num_classes is None or num_classes < 2):
+    uses_labels = model.type != "gan"
+    if uses_labels and (num_classes is None or num_classes < 2):
         raise UserError(f"model.type {model.type!r} needs labelled data of at least 2 classes; "
                         f"{config.data.source} has {num_classes or 'no'} classes")
     sample_shape = [int(d) for d in sample_shape]
-    labels = {"num_classes": num_classes} if conditional else {}
+    labels = {"num_classes": num_classes} if uses_labels else {}
     derived = {
         "generator": {"latent_dim": model.latent_dim, "output_shape": sample_shape, "image_shape": sample_shape,
                       **(labels if model.type != "sgan" else {})},
         "discriminator": {"input_shape": packed_shape(sample_shape, model.packing),
                           "image_shape": packed_shape(sample_shape, model.packing), **labels,
-                          **({"conditioning": DISCRIMINATOR_CONDITIONING[model.type]} if conditional else {})},
+                          **({"conditioning": DISCRIMINATOR_CONDITIONING[model.type]} if uses_labels else {})},
     }
     built = []
     for kind, registry in (("generator", networks.GENERATORS), ("discriminator", networks.DISCRIMINATORS)):
@@ -76,7 +76,7 @@ def build_gan(config, sample_shape, marginals=None, num_classes=None):
     generator, discriminator = built
     options = dict(latent_dim=model.latent_dim, seed=config.seed, output_range=model.output_range,
                    ema_decay=model.ema_decay)
-    if conditional:
+    if uses_labels:
         return MODEL_CLASSES[model.type](generator, discriminator, num_classes=num_classes, **options)
     return GAN(generator, discriminator, packing=model.packing, **options)
 
@@ -247,7 +247,7 @@ def _check_labels(gan, labels):
     if labels is None:
         return None
     if gan.num_classes is None:
-        raise UserError("--labels: this run's GAN is unconditional (model.type gan); it takes no labels")
+        raise UserError("--labels: this run's generator is unconditional (model.type gan or sgan); it takes no labels")
     labels = [int(label) for label in labels]
     wrong = [label for label in labels if not 0 <= label < gan.num_classes]
     if wrong or not labels:
