@@ -21,8 +21,8 @@ from tfgan_impl import data, images, training  # noqa: E402
 from tfgan_impl.metrics.modes import mode_coverage  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
-DEFAULT_CONFIGS = [os.path.join(ROOT, "configs", f"{name}_{mixture}.yaml")
-                   for mixture in ("ring8", "grid25") for name in ("gan", "pacgan", "wgan_gp")]
+DEFAULT_CONFIGS = [os.path.join(ROOT, "configs", f"{name}.yaml")
+                   for name in ("gan_ring8", "pacgan_ring8", "gan_grid25", "mbstd_grid25")]
 PUBLISHED = ("PacGAN (Lin et al. 2018, table 2, grid25): plain GAN 17.3 modes / 94.8% high quality, "
              "PacGAN4 24.8 / 93.6% (their networks and schedule, not ours).")
 
