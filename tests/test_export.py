@@ -17,17 +17,21 @@ DCGAN = os.path.join(ROOT, "configs", "dcgan_fashion_mnist.yaml")
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 
 
+def train_tiny(root, config, overrides, **arrays):
+    """Trains `config` for 3 steps with 4-filter networks on the given arrays; returns the run directory."""
+    np.savez(root / "d.npz", **arrays)
+    run_dir = str(root / "run")
+    settings = [f"data.source=npz:{root / 'd.npz'}", "model.generator.base_filters=4",
+                "model.discriminator.base_filters=4", "data.batch_size=16", *overrides]
+    assert cli.main(["train", config, "--out", run_dir, "--epochs", "1", "--steps-per-epoch", "3", "--verbose", "0",
+                     *[arg for setting in settings for arg in ("--set", setting)]]) == 0
+    return run_dir
+
+
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("export")
     images = np.random.default_rng(0).integers(0, 256, (128, 8, 8, 1), dtype=np.uint8)
-    np.savez(root / "d.npz", x=images)
-    run_dir = str(root / "run")
-    assert cli.main(["train", DCGAN, "--out", run_dir, "--epochs", "1", "--steps-per-epoch", "3",
-                     "--set", f"data.source=npz:{root / 'd.npz'}", "--set", "model.generator.base_filters=4",
-                     "--set", "model.discriminator.base_filters=4", "--set", "data.batch_size=16",
-                     "--set", "model.latent_dim=12", "--verbose", "0"]) == 0
-    return run_dir
+    return train_tiny(tmp_path_factory.mktemp("export"), DCGAN, ["model.latent_dim=12"], x=images)
 
 
 def test_export_versions_and_in_process_parity(trained_run, tmp_path):
@@ -97,12 +101,7 @@ def test_fresh_process_and_saved_model_cli(trained_run, tmp_path):
 
 def test_export_serves_the_moving_average_generator(tmp_path):
     images = np.random.default_rng(1).integers(0, 256, (64, 8, 8, 1), dtype=np.uint8)
-    np.savez(tmp_path / "d.npz", x=images)
-    run_dir = str(tmp_path / "run")
-    assert cli.main(["train", DCGAN, "--out", run_dir, "--epochs", "1", "--steps-per-epoch", "3",
-                     "--set", f"data.source=npz:{tmp_path / 'd.npz'}", "--set", "model.generator.base_filters=4",
-                     "--set", "model.discriminator.base_filters=4", "--set", "data.batch_size=16",
-                     "--set", "model.ema_decay=0.5", "--verbose", "0"]) == 0
+    run_dir = train_tiny(tmp_path, DCGAN, ["model.ema_decay=0.5"], x=images)
     gan = training.load_run(run_dir)
     z = tf.random.stateless_normal([4, 100], seed=[1, 2])
     averaged = gan.to_data_units(gan.ema_generator(z, training=False))
@@ -116,12 +115,8 @@ def test_conditional_export_takes_labels(tmp_path):
     rng = np.random.default_rng(2)
     labels = np.arange(64) % 3
     images = (rng.integers(0, 60, (64, 8, 8, 1)) + 90 * labels[:, None, None, None]).astype(np.uint8)
-    np.savez(tmp_path / "d.npz", x=images, y=labels)
-    run_dir = str(tmp_path / "run")
-    assert cli.main(["train", os.path.join(ROOT, "configs", "cgan_fashion_mnist.yaml"), "--out", run_dir,
-                     "--epochs", "1", "--steps-per-epoch", "2", "--set", f"data.source=npz:{tmp_path / 'd.npz'}",
-                     "--set", "model.generator.base_filters=4", "--set", "model.discriminator.base_filters=4",
-                     "--set", "data.batch_size=16", "--set", "train.num_samples=6", "--verbose", "0"]) == 0
+    run_dir = train_tiny(tmp_path, os.path.join(ROOT, "configs", "cgan_fashion_mnist.yaml"), ["train.num_samples=6"],
+                         x=images, y=labels)
     gan = training.load_run(run_dir)
     loaded = tf.saved_model.load(export_saved_model(gan, str(tmp_path / "models")))
     z = tf.random.stateless_normal([3, 100], seed=[5, 6])
