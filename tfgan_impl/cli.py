@@ -10,27 +10,31 @@ import sys
 from tfgan_impl.errors import DivergenceError, UserError  # plain Python: importing it starts no TensorFlow
 
 
-def _import_tensorflow_quietly():
-    """Imports TensorFlow and starts its devices with stderr muted, unless TF_CPP_MIN_LOG_LEVEL is set.
+def _start_tensorflow(start):
+    """Imports TensorFlow and runs `start` (which starts its devices), with stderr muted unless
+    TF_CPP_MIN_LOG_LEVEL is set; returns what `start` returns.
 
     TensorFlow prints start-up lines (oneDNN, CUDA probing) to stderr before its log level applies, and they
     would bury the one-line errors of this command.
     """
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
-        import tensorflow as tf  # noqa: F401
-        return
+        return start()
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     sys.stderr.flush()
     saved = os.dup(2)
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow as tf
-
-            tf.config.list_logical_devices()
+            return start()
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def _list_devices():
+    import tensorflow as tf
+
+    tf.config.list_logical_devices()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,19 +44,40 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train(args):
-    from tfgan_impl import config as config_module
-    from tfgan_impl import training
-
     overrides = list(args.set)
     if args.epochs is not None:
         overrides.append(f"train.epochs={args.epochs}")
     if args.steps_per_epoch is not None:
         overrides.append(f"train.steps_per_epoch={args.steps_per_epoch}")
+    for key in ("strategy", "tpu", "precision"):
+        if getattr(args, key) is not None:
+            overrides.append(f"train.{key}={getattr(args, key)}")
+    strategy = _start_tensorflow(lambda: _strategy_of(args.config, overrides))
+    from tfgan_impl import config as config_module
+    from tfgan_impl import distribute, training
+
     config = config_module.load(args.config, overrides)
     run_dir = args.out or os.path.join("runs", os.path.splitext(os.path.basename(args.config))[0])
-    training.train(config, run_dir, verbose=args.verbose)
-    print(f"run directory: {run_dir}")
+    training.train(config, run_dir, verbose=args.verbose, strategy=strategy)
+    if distribute.is_chief(strategy):
+        print(f"run directory: {run_dir}")
     return 0
+
+
+def _strategy_of(config_path, overrides):
+    """The config's strategy, created first: multi-worker and TPU strategies configure TensorFlow's runtime,
+    which validating the config (it builds optimizers) would start."""
+    from tfgan_impl import config as config_module
+    from tfgan_impl import distribute
+
+    train_section = config_module.read(config_path, overrides).get("train")
+    train_section = train_section if isinstance(train_section, dict) else {}
+    name, tpu = train_section.get("strategy", "auto"), train_section.get("tpu")
+    if name not in distribute.STRATEGIES:  # reported with the file's name by the config's validation
+        name = "default"
+    strategy = distribute.make_strategy(name, None if tpu is None else str(tpu))
+    _list_devices()  # starts the devices here, where their start-up lines are muted
+    return strategy
 
 
 def _sample(args):
@@ -140,6 +165,10 @@ def make_parser():
     train.add_argument("--out", help="run directory (default: runs/CONFIG_NAME)")
     train.add_argument("--epochs", type=int, help="override train.epochs")
     train.add_argument("--steps-per-epoch", type=int, help="override train.steps_per_epoch")
+    train.add_argument("--strategy", help="override train.strategy: auto, default, mirrored, multi_worker "
+                       "(cluster from TF_CONFIG or Slurm) or tpu; see docs/distributed.md")
+    train.add_argument("--tpu", help="override train.tpu: the TPU's name or address (strategy tpu)")
+    train.add_argument("--precision", help="override train.precision: float32, mixed_float16 or mixed_bfloat16")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override any config value, e.g. --set train.d_steps=2 (repeatable)")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output")
@@ -188,9 +217,9 @@ def make_parser():
 def main(argv=None):
     """Entry point of the `tfgan-impl` command; returns the exit code."""
     args = make_parser().parse_args(argv)
-    _import_tensorflow_quietly()
-
     try:
+        if args.handler is not _train:  # training starts TensorFlow itself, with its strategy
+            _start_tensorflow(_list_devices)
         return args.handler(args)
     except UserError as error:
         print(f"tfgan-impl: error: {error}", file=sys.stderr)

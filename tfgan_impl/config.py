@@ -12,7 +12,7 @@ import typing
 import keras
 import yaml
 
-from tfgan_impl import augment, losses, networks, penalties
+from tfgan_impl import augment, distribute, losses, networks, penalties
 from tfgan_impl.errors import ConfigError
 
 # Builder arguments filled from the data and the model section, never from a network's options.
@@ -63,6 +63,10 @@ class TrainConfig:
                                                                    "beta_1": 0.5})
     jit_compile: typing.Union[bool, str] = "auto"
     steps_per_execution: int = 1
+    strategy: str = "auto"           # auto, default, mirrored, multi_worker or tpu (tfgan_impl.distribute)
+    tpu: typing.Optional[str] = None  # TPUClusterResolver's name or address for strategy tpu
+    precision: str = "float32"       # float32, mixed_float16 or mixed_bfloat16
+    synchronized_batch_norm: bool = False  # batch statistics over the global batch instead of each replica's
     sample_every: int = 1
     num_samples: int = 64
     keep_checkpoints: int = 2
@@ -250,6 +254,10 @@ def validate(config):
     _check(data.labels_per_class > 0, f"data.labels_per_class: expected a positive integer, got {data.labels_per_class}")
     _check(train.jit_compile in (True, False, "auto"),
            f"train.jit_compile: expected true, false or auto, got {train.jit_compile!r}")
+    _check(train.strategy in distribute.STRATEGIES,
+           f"train.strategy: expected one of {', '.join(distribute.STRATEGIES)}, got {train.strategy!r}")
+    _check(train.precision in distribute.PRECISIONS,
+           f"train.precision: expected one of {', '.join(distribute.PRECISIONS)}, got {train.precision!r}")
     for key in ("steps_per_execution", "sample_every", "num_samples", "keep_checkpoints"):
         _check(getattr(train, key) > 0, f"train.{key}: expected a positive integer, got {getattr(train, key)}")
     for key in ("d_optimizer", "g_optimizer"):
@@ -303,18 +311,17 @@ def apply_overrides(mapping, overrides):
     return mapping
 
 
-def load(path, overrides=()):
-    """Reads a YAML config file (with `yaml.safe_load`), applies overrides and validates it.
+def read(path, overrides=()):
+    """Reads a YAML config file (with `yaml.safe_load`) and applies overrides, without validating it.
 
-    Args:
-        path: the YAML file.
-        overrides: `section.key=value` strings.
+    Validation builds optimizers, which starts TensorFlow; a multi-worker or TPU strategy must be created before
+    that, from the raw `train.strategy` this returns.
 
     Returns:
-        A validated `Config`.
+        The raw mapping.
 
     Raises:
-        ConfigError: the file is missing or invalid; the message starts with the file's path.
+        ConfigError: the file is missing or unreadable; the message starts with the file's path.
     """
     try:
         with open(path, encoding="utf-8") as stream:
@@ -328,7 +335,27 @@ def load(path, overrides=()):
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}: invalid YAML{where}") from None
     try:
-        return from_dict(apply_overrides(mapping if mapping is not None else {}, overrides))
+        return apply_overrides(mapping if mapping is not None else {}, overrides)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def load(path, overrides=()):
+    """Reads a YAML config file (with `yaml.safe_load`), applies overrides and validates it.
+
+    Args:
+        path: the YAML file.
+        overrides: `section.key=value` strings.
+
+    Returns:
+        A validated `Config`.
+
+    Raises:
+        ConfigError: the file is missing or invalid; the message starts with the file's path.
+    """
+    mapping = read(path, overrides)
+    try:
+        return from_dict(mapping)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
 

@@ -381,4 +381,14 @@ def make_dataset(source, batch_size, split="train", output_range=(-1.0, 1.0), im
         dataset = tf.data.Dataset.from_tensor_slices(arrays)
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return dataset if opened.tfds_dataset is not None else shard_by_data(dataset)
+
+
+def shard_by_data(dataset):
+    """Sets a multi-worker sharding policy of DATA: every worker reads the same (identically seeded) batches and
+    keeps its replicas' slices. In-memory sources have no files to shard by; TFDS sets keep AUTO, which shards
+    by FILE when there are at least as many files as workers."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)

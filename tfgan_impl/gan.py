@@ -10,6 +10,7 @@ if keras.backend.backend() != "tensorflow":
     raise ImportError(f"tfgan_impl needs the TensorFlow backend of Keras; KERAS_BACKEND is {keras.backend.backend()!r}")
 
 from tfgan_impl import augment as augment_module
+from tfgan_impl import distribute
 from tfgan_impl import losses as losses_module
 from tfgan_impl import penalties as penalties_module
 from tfgan_impl.batches import REAL_BATCHES_KEY, group_real_batches, pack, packed_shape, real_images_of
@@ -132,6 +133,12 @@ class GAN(keras.Model):
         self.g_optimizer = keras.optimizers.get(g_optimizer)
         if self.d_optimizer is self.g_optimizer:
             raise ValueError("d_optimizer and g_optimizer must be two optimizer instances, got the same one twice")
+        if self._computes_in_float16():
+            # float16 gradients underflow without loss scaling (Micikevicius et al. 2018, sec. 3.2); bfloat16's
+            # float32 exponent range needs none.
+            self.d_optimizer, self.g_optimizer = (
+                o if isinstance(o, keras.optimizers.LossScaleOptimizer) else keras.optimizers.LossScaleOptimizer(o)
+                for o in (self.d_optimizer, self.g_optimizer))
         self.loss_pair = losses_module.get(loss)
         self.discriminator_loss_fn, self.generator_loss_fn = self.loss_pair.discriminator, self.loss_pair.generator
         if label_smoothing:
@@ -153,6 +160,10 @@ class GAN(keras.Model):
         # Keras reports and checkpoints `model.optimizer`; the generator's counts one `fit` step per update.
         super().compile(optimizer=self.g_optimizer, auto_scale_loss=False, **kwargs)
         self._compile_kwargs = dict(kwargs)
+
+    def _computes_in_float16(self):
+        return any(layer.dtype_policy.compute_dtype == "float16"
+                   for network in (self.generator, self.discriminator) for layer in network._flatten_layers())
 
     @property
     def metrics(self):
@@ -207,6 +218,11 @@ class GAN(keras.Model):
         """`(adversarial_logits, class_logits or None)` of discriminator inputs."""
         return self.discriminator(inputs, training=training), None
 
+    def _float32_logits(self, inputs, labels, training):
+        # Under mixed precision the networks compute in half precision; losses and sigmoids need float32.
+        logits, class_logits = self._discriminate(inputs, labels, training)
+        return tf.cast(logits, tf.float32), None if class_logits is None else tf.cast(class_logits, tf.float32)
+
     def _class_losses(self, real_class_logits, fake_class_logits, labels):
         """Per-example auxiliary losses of the discriminator and of the generator; none here."""
         return 0.0, 0.0
@@ -230,7 +246,7 @@ class GAN(keras.Model):
         alpha = tf.random.stateless_uniform([num_replicas, batch], seed=self._stream_seed(counter, 3))[replica_id]
 
         def discriminator_fn(inputs):
-            return self._discriminate(inputs, labels, training=True)[0]
+            return self._float32_logits(inputs, labels, training=True)[0]
 
         total = 0.0
         for name, weight in self.penalties.items():
@@ -249,18 +265,19 @@ class GAN(keras.Model):
         real_images, labels = self._split(real)
         counter = self.d_optimizer.iterations
         z = self.sample_latent(tf.shape(real_images)[0], counter, stream=0)
-        fake_images = self._generate(z, labels, training=True)
+        fake_images = tf.cast(self._generate(z, labels, training=True), real_images.dtype)
         with tf.GradientTape() as tape:
             real_inputs = self._discriminator_inputs(real_images, counter, stream=4)
             fake_inputs = self._discriminator_inputs(fake_images, counter, stream=5)
-            real_logits, real_class_logits = self._discriminate(real_inputs, labels, training=True)
-            fake_logits, fake_class_logits = self._discriminate(fake_inputs, labels, training=True)
+            real_logits, real_class_logits = self._float32_logits(real_inputs, labels, training=True)
+            fake_logits, fake_class_logits = self._float32_logits(fake_inputs, labels, training=True)
             per_example_loss = self.discriminator_loss_fn(real_logits, fake_logits)
             class_loss, _ = self._class_losses(real_class_logits, fake_class_logits, labels)
             penalty = self._penalty(real_inputs, fake_inputs, labels)
             loss = self._scale(per_example_loss + class_loss + penalty) + self._supervised_loss(real)
+            scaled_loss = self.d_optimizer.scale_loss(loss)  # float16's loss scaling; identity otherwise
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
         self.d_loss_tracker.update_state(tf.reduce_mean(per_example_loss + class_loss))
         if self.penalties:
             self.d_penalty_tracker.update_state(tf.reduce_mean(penalty))
@@ -272,12 +289,12 @@ class GAN(keras.Model):
         z = self.sample_latent(tf.shape(real_images)[0], counter, stream=1)
         with tf.GradientTape() as tape:
             fake_inputs = self._discriminator_inputs(self._generate(z, labels, training=True), counter, stream=6)
-            fake_logits, fake_class_logits = self._discriminate(fake_inputs, labels, training=True)
+            fake_logits, fake_class_logits = self._float32_logits(fake_inputs, labels, training=True)
             per_example_loss = self.generator_loss_fn(fake_logits)
             _, class_loss = self._class_losses(None, fake_class_logits, labels)
-            loss = self._scale(per_example_loss + class_loss)
+            scaled_loss = self.g_optimizer.scale_loss(self._scale(per_example_loss + class_loss))
         variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
         self.g_loss_tracker.update_state(tf.reduce_mean(per_example_loss + class_loss))
         if self.ema_generator is not None:
             self._update_ema()
@@ -308,19 +325,27 @@ class GAN(keras.Model):
         for real in real_batches:
             self._discriminator_step(real)
         self._generator_step(real_batches[-1])
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
 
     def test_step(self, data):
         """Reports the adversarial losses on held-out real data without updating either network."""
         real_images, labels = self._split(data)
         z = self.sample_latent(tf.shape(real_images)[0], self.g_optimizer.iterations, stream=2)
-        real_logits, _ = self._discriminate(pack(real_images, self.packing), labels, training=False)
+        real_logits, _ = self._float32_logits(pack(real_images, self.packing), labels, training=False)
         fake_images = self._generate(z, labels, training=False)
-        fake_logits, _ = self._discriminate(pack(fake_images, self.packing), labels, training=False)
+        fake_logits, _ = self._float32_logits(pack(fake_images, self.packing), labels, training=False)
         self.d_loss_tracker.update_state(tf.reduce_mean(self.discriminator_loss_fn(real_logits, fake_logits)))
         self.g_loss_tracker.update_state(tf.reduce_mean(self.generator_loss_fn(fake_logits)))
         self._track_outputs(real_logits, fake_logits)
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
+
+    def _logs(self):
+        logs = {m.name: m.result() for m in self.metrics}
+        if distribute.in_multi_worker_mode(self.distribute_strategy):
+            # Keras reduces step outputs across workers with `strategy.reduce(MEAN, axis=0)`, which needs an
+            # axis to reduce: scalars fail (part of keras-team/keras#20585).
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def fit(self, x=None, y=None, **kwargs):
         """`keras.Model.fit`, feeding each of the `d_steps` discriminator updates its own real batch.
@@ -341,6 +366,38 @@ class GAN(keras.Model):
             if self.d_steps > 1:
                 x = group_real_batches(x, self.d_steps)
         return super().fit(x, y, **kwargs)
+
+    def _make_function(self, step_function):
+        if self.steps_per_execution == 1 or self.run_eagerly:
+            return super()._make_function(step_function)
+        # Keras 3.15's loop of several steps per call fails under every tf.distribute strategy ("You must feed a
+        # value for placeholder tensor 'while/cond/Placeholder'"); this loop avoids its lazily typed Optional.
+        strategy = self.distribute_strategy
+        if self.jit_compile:
+            step_function = tf.function(step_function, jit_compile=True)
+
+        def one_step(data):  # inlined: a nested tf.function running the strategy fails inside the loop's cond
+            outputs = strategy.run(step_function, args=(data,))
+            return tf.nest.map_structure(lambda value: tf.reshape(strategy.reduce("MEAN", value, axis=None), []),
+                                         outputs)
+
+        @tf.function(reduce_retracing=True, jit_compile=False)
+        def steps(iterator):
+            outputs = one_step(iterator.get_next())
+            for _ in tf.range(self.steps_per_execution - 1):
+                optional = iterator.get_next_as_optional()
+                if not optional.has_value():
+                    break
+                outputs = one_step(optional.get_value())
+            return outputs
+
+        def function(iterator):
+            try:
+                return steps(iterator)
+            except tf.errors.OutOfRangeError:
+                raise StopIteration from None
+
+        return function
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Keras peeks at a batch and reduces it eagerly here, which breaks under MultiWorkerMirroredStrategy

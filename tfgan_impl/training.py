@@ -7,6 +7,8 @@ that already has checkpoints resumes from the latest one.
 import inspect
 import json
 import os
+import shutil
+import tempfile
 
 import keras
 import numpy as np
@@ -14,7 +16,7 @@ import tensorflow as tf
 
 from tfgan_impl import callbacks as callbacks_module
 from tfgan_impl import config as config_module
-from tfgan_impl import data, images, latent, networks
+from tfgan_impl import data, distribute, images, latent, networks
 from tfgan_impl.batches import packed_shape, real_images_of
 from tfgan_impl.conditional import ACGAN, ConditionalGAN
 from tfgan_impl.errors import DivergenceError, UserError
@@ -22,6 +24,8 @@ from tfgan_impl.gan import GAN
 from tfgan_impl.semi_supervised import IMAGES, SemiSupervisedGAN, make_semi_supervised_dataset
 
 RUN_INFO = "run.json"
+# train.* keys a resumed run may change: how long and how it trains, not what it trains.
+RESUMABLE_CHANGES = ("epochs", "steps_per_epoch", "strategy", "tpu", "jit_compile", "steps_per_execution")
 
 
 MODEL_CLASSES = {"gan": GAN, "cgan": ConditionalGAN, "acgan": ACGAN, "sgan": SemiSupervisedGAN}
@@ -43,8 +47,18 @@ def build_gan(config, sample_shape, marginals=None, num_classes=None):
         num_classes: the data's number of classes, needed by the types that use labels (cgan, acgan, sgan).
 
     Returns:
-        An uncompiled `GAN` (a `ConditionalGAN`, `ACGAN` or `SemiSupervisedGAN` for the other types).
+        An uncompiled `GAN` (a `ConditionalGAN`, `ACGAN` or `SemiSupervisedGAN` for the other types), its
+        networks built under the dtype policy `train.precision`. Call it inside the strategy's scope.
     """
+    with distribute.precision(config.train.precision):
+        gan = _build_gan(config, sample_shape, marginals, num_classes)
+    if config.train.synchronized_batch_norm:
+        for network in (gan.generator, gan.discriminator):
+            networks.synchronize_batch_norm(network)
+    return gan
+
+
+def _build_gan(config, sample_shape, marginals, num_classes):
     model = config.model
     uses_labels = model.type != "gan"
     if uses_labels and (num_classes is None or num_classes < 2):
@@ -98,8 +112,8 @@ def compile_gan(gan, config):
 def prepare_run_dir(run_dir, config):
     """Creates or reopens a run directory; refuses one that holds a run of a different config.
 
-    Only `train.epochs` and `train.steps_per_epoch` may change between a run and its resumption.
-
+    Only the length of training (`train.epochs`, `train.steps_per_epoch`) and how it runs (`RESUMABLE_CHANGES`:
+    the strategy, e.g. resuming on more GPUs, and compilation) may change between a run and its resumption.
     """
     os.makedirs(run_dir, exist_ok=True)
     stored_path = os.path.join(run_dir, "config.yaml")
@@ -107,8 +121,8 @@ def prepare_run_dir(run_dir, config):
         stored = config_module.load(stored_path).to_dict()
         current = config.to_dict()
         for mapping in (stored, current):
-            mapping["train"].pop("epochs")
-            mapping["train"].pop("steps_per_epoch")
+            for key in RESUMABLE_CHANGES:
+                mapping["train"].pop(key, None)
         if stored != current:
             raise UserError(f"{run_dir}: holds a run of a different config ({stored_path}); "
                             "choose another --out or delete the directory")
@@ -143,13 +157,20 @@ def seed_everything(config):
         tf.config.experimental.enable_op_determinism()
 
 
-def train(config, run_dir, verbose="auto"):
+def train(config, run_dir, verbose="auto", strategy=None):
     """Trains the GAN of `config` into `run_dir`, resuming from its latest checkpoint when there is one.
+
+    Training runs under the strategy `train.strategy` (`tfgan_impl.distribute`). In a multi-worker cluster every
+    worker runs this with the same config; only the chief writes `run_dir` (the others write to a temporary
+    directory they delete, so that all run the same collectives), and the chief's checkpoint is broadcast to all
+    workers on start, so a restarted worker rejoins from it even without a shared file system.
 
     Args:
         config: a validated `Config`.
         run_dir: the run directory.
-        verbose: `keras.Model.fit` verbosity.
+        verbose: `keras.Model.fit` verbosity (non-chief workers are silent).
+        strategy: the `tf.distribute.Strategy` to train under; by default `make_strategy(train.strategy)`, which
+            for multi-worker and TPU strategies must run before TensorFlow runs any op.
 
     Returns:
         The trained `GAN`.
@@ -158,6 +179,18 @@ def train(config, run_dir, verbose="auto"):
         UserError: bad data or a run directory of another config.
         DivergenceError: a loss became non-finite; the latest checkpoint is the last finite state.
     """
+    if strategy is None:
+        strategy = distribute.make_strategy(config.train.strategy, config.train.tpu)
+    if distribute.is_chief(strategy):
+        return _train(config, run_dir, strategy, verbose, chief=True)
+    scratch = tempfile.mkdtemp(prefix="tfgan-impl-worker-")
+    try:
+        return _train(config, scratch, strategy, verbose=0, chief=False)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _train(config, run_dir, strategy, verbose, chief):
     seed_everything(config)
     source = data.load_source(config.data.source, config.data.split, config.data.data_dir, config.data.image_size)
     conditional = config.model.type in ("cgan", "acgan")
@@ -174,6 +207,9 @@ def train(config, run_dir, verbose="auto"):
         if conditional:
             dataset = dataset.map(lambda images, labels: (images, tf.cast(labels, tf.int32)))
         sample_shape = real_images_of(dataset.element_spec).shape[1:].as_list()
+    if config.data.batch_size % strategy.num_replicas_in_sync:
+        raise UserError(f"data.batch_size: the global batch {config.data.batch_size} does not split evenly over "
+                        f"{strategy.num_replicas_in_sync} replicas")
     num_classes = source.num_classes if config.model.type != "gan" else None
     if config.train.steps_per_epoch:
         dataset = dataset.repeat()  # epochs of a fixed step count run across the data's end
@@ -183,12 +219,19 @@ def train(config, run_dir, verbose="auto"):
     marginals = None
     if config.model.generator.get("output_bias") == "marginals" and source.images is not None:
         marginals = data.to_unit_interval(source.images).mean(axis=0)
-    gan = compile_gan(build_gan(config, sample_shape, marginals, num_classes), config)
+    with strategy.scope():
+        gan = compile_gan(build_gan(config, sample_shape, marginals, num_classes), config)
+        gan.build_optimizers()  # creating variables is a collective step: every worker does it, in scope
+    # Outside the scope: Keras's loader creates a reference optimizer, which only the chief would do in scope.
     initial_epoch = callbacks_module.restore_latest(gan, os.path.join(run_dir, "checkpoints"))
+    if distribute.in_multi_worker_mode(strategy):
+        initial_epoch = int(distribute.broadcast_from_first_replica(strategy, [initial_epoch])[0])
+        distribute.sync_variables(strategy, state_variables(gan))
     if initial_epoch >= config.train.epochs:
-        print(f"{run_dir}: already trained for {initial_epoch} epochs (train.epochs is {config.train.epochs})")
+        if chief:
+            print(f"{run_dir}: already trained for {initial_epoch} epochs (train.epochs is {config.train.epochs})")
         return gan
-    if initial_epoch:
+    if initial_epoch and chief:
         print(f"{run_dir}: resuming after epoch {initial_epoch}")
     callbacks = make_callbacks(run_dir, config, config.data.batch_size)
     accuracy = None
@@ -202,10 +245,20 @@ def train(config, run_dir, verbose="auto"):
         state = callbacks_module.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
         kept = f"the last good checkpoint is after epoch {state['epoch']}" if state else "no checkpoint was kept"
         raise DivergenceError(f"{divergence}; {kept} ({os.path.join(run_dir, 'checkpoints')})")
-    if accuracy is not None and accuracy.accuracy is not None:
+    if accuracy is not None and accuracy.accuracy is not None and chief:
         print(f"classifier test accuracy: {accuracy.accuracy:.4f} ({len(accuracy.labels)} held-out images, "
               f"{config.data.labels_per_class} labels per class)")
     return gan
+
+
+def state_variables(gan):
+    """Every variable a checkpoint holds: both networks (and the moving average), both optimizers, metrics."""
+    seen, variables = set(), []
+    for variable in [*gan.variables, *gan.d_optimizer.variables, *gan.g_optimizer.variables]:
+        if id(variable) not in seen:
+            seen.add(id(variable))
+            variables.append(variable)
+    return variables
 
 
 def _held_out_accuracy(config):

@@ -1,4 +1,5 @@
 """Generator and discriminator builders, looked up by name from configs."""
+import keras
 import numpy as np
 
 from tfgan_impl.networks.dcgan import dcgan_discriminator, dcgan_generator
@@ -30,3 +31,19 @@ def marginal_logits(images, epsilon=1e-3):
 
 __all__ = ["GENERATORS", "DISCRIMINATORS", "Maxout", "MinibatchStdDev", "WeightClip", "marginal_logits", "dcgan_generator", "dcgan_discriminator",
            "mlp_generator", "maxout_discriminator", "mlp_discriminator", "resnet_generator", "resnet_discriminator"]
+
+
+def synchronize_batch_norm(model):
+    """Makes every batch normalization layer of `model` normalize with the statistics of the global batch,
+    all-reduced across replicas, instead of each replica's share (the cross-GPU batch norm of Peng et al. 2018,
+    MegDet; Keras's `BatchNormalization(synchronized=True)`).
+
+    Returns:
+        The number of layers changed.
+    """
+    changed = 0
+    for layer in model._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True  # read at call time, so it applies to built layers as well
+            changed += 1
+    return changed
