@@ -1,6 +1,6 @@
 """One worker of the multi-worker tests (`tests/test_distribute.py`), run as a separate process.
 
-    python tests/distributed_worker.py fit   WEIGHTS.npz           # gan.fit on a toy GAN, 2-D points
+    python tests/distributed_worker.py fit   WEIGHTS.npz [xla]     # gan.fit on a toy GAN, 2-D points
     python tests/distributed_worker.py train RUN_DIR WEIGHTS.npz CONFIG_OVERRIDES...  # training.train
 
 The cluster comes from TF_CONFIG (unset: one process, the default strategy). Each worker saves the weights it
@@ -21,7 +21,7 @@ def points():
     return np.random.default_rng(0).normal([3.0, -1.0], [0.5, 0.2], size=(512, 2)).astype("float32")
 
 
-def toy_gan():
+def toy_gan(**compile_kwargs):
     import keras
 
     from tfgan_impl.gan import GAN
@@ -31,22 +31,22 @@ def toy_gan():
     discriminator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(16, activation="relu"),
                                       keras.layers.Dense(1)])
     gan = GAN(generator, discriminator, latent_dim=2, seed=7, output_range=None)
-    gan.compile(d_optimizer=keras.optimizers.SGD(0.05), g_optimizer=keras.optimizers.SGD(0.05))
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.05), g_optimizer=keras.optimizers.SGD(0.05), **compile_kwargs)
     return gan
 
 
-def fit(weights_path):
+def fit(weights_path, xla=False):
     import tensorflow as tf
 
     from tfgan_impl.data import shard_by_data
 
     strategy = distribute.make_strategy("multi_worker" if os.environ.get("TF_CONFIG") else "default")
     with strategy.scope():
-        gan = toy_gan()
+        gan = toy_gan(**({"jit_compile": True, "steps_per_execution": 3} if xla else {}))
     dataset = shard_by_data(tf.data.Dataset.from_tensor_slices(points()).batch(64, drop_remainder=True))
     gan.fit(dataset, epochs=2, verbose=0)
     np.savez(weights_path, *[w.numpy() for w in gan.weights])
-    print("replicas", strategy.num_replicas_in_sync)
+    print("replicas", strategy.num_replicas_in_sync, "xla functions", len(gan._xla_functions))
 
 
 def train(run_dir, weights_path, overrides):
@@ -63,6 +63,6 @@ def train(run_dir, weights_path, overrides):
 
 if __name__ == "__main__":
     if sys.argv[1] == "fit":
-        fit(sys.argv[2])
+        fit(sys.argv[2], xla=sys.argv[3:] == ["xla"])
     else:
         train(sys.argv[2], sys.argv[3], sys.argv[4:])

@@ -82,6 +82,21 @@ def test_two_workers_fit_like_one_device(tmp_path):
         np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
+def test_two_workers_fit_with_xla_and_several_steps_per_execution(tmp_path):
+    """XLA cannot compile collectives on CPU: under a multi-worker strategy each replica's forward and backward
+    pass is compiled and the update runs outside; both workers still end identical, and training moved them."""
+    processes, logs = start_workers(lambda i: ["fit", str(tmp_path / f"worker{i}.npz"), "xla"], free_ports(2),
+                                    tmp_path)
+    wait_all(processes, logs)
+    with open(logs[0]) as stream:
+        assert "replicas 2 xla functions 2" in stream.read()
+    first, second = load_weights(tmp_path / "worker0.npz"), load_weights(tmp_path / "worker1.npz")
+    assert any(not np.allclose(a, b) for a, b in zip(first, load_weights_of_fresh_toy_gan()))
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+
+
 def load_weights_of_fresh_toy_gan():
     sys.path.insert(0, os.path.dirname(WORKER))
     import distributed_worker
@@ -190,6 +205,24 @@ def test_steps_per_execution_under_mirrored_strategy_takes_the_same_steps():
     assert max_difference(one, four) < 1e-5
 
 
+def test_xla_under_mirrored_strategy_compiles_each_replica():
+    """Whole-step XLA fails across devices ("Trying to access resource ... located in device CPU:1 from device
+    CPU:0"); the GAN compiles each replica's gradients instead, with the same steps for any steps_per_execution."""
+    def train(steps_per_execution):
+        with mirrored().scope():
+            gan = dcgan(seed=4)
+            gan.compile(d_optimizer=keras.optimizers.SGD(0.05), g_optimizer=keras.optimizers.SGD(0.05),
+                        jit_compile=True, steps_per_execution=steps_per_execution)
+        gan.fit(image_dataset(), epochs=2, verbose=0)
+        assert sorted(gan._xla_functions) == ["_discriminator_gradients", "_generator_gradients"]
+        assert int(gan.g_optimizer.iterations.numpy()) == 8
+        return [w.numpy() for w in gan.weights]
+
+    one, three = train(1), train(3)
+    assert all(np.isfinite(w).all() for w in one)
+    assert max_difference(one, three) < 1e-5
+
+
 def test_make_strategy_names():
     assert distribute.make_strategy("default") is tf.distribute.get_strategy()
     assert distribute.make_strategy("auto") is tf.distribute.get_strategy()  # no GPUs here
@@ -251,3 +284,31 @@ def test_loss_scaling_skips_overflowing_steps_and_lowers_the_scale():
     assert float(gan.d_optimizer.dynamic_scale) == 2.0**39
     assert max_difference(before, [w.numpy() for w in gan.discriminator.trainable_weights]) == 0
     assert all(np.isfinite(w.numpy()).all() for w in gan.weights)
+
+
+@pytest.mark.slow
+def test_cli_resumes_under_another_strategy_and_trains_in_bfloat16(tmp_path, image_npz, capsys):  # noqa: F811
+    run_dir = str(tmp_path / "run")
+    command = ["train", DCGAN, "--out", run_dir, "--steps-per-epoch", "2", "--set", f"data.source=npz:{image_npz}",
+               *TINY]
+    assert cli.main(command + ["--epochs", "1"]) == 0
+    assert cli.main(command + ["--epochs", "2", "--strategy", "mirrored"]) == 0  # how it runs may change ...
+    assert "resuming after epoch 1" in capsys.readouterr().out
+    assert cli.main(command + ["--epochs", "3", "--precision", "mixed_bfloat16"]) == 2  # ... what it trains not
+    assert "holds a run of a different config" in capsys.readouterr().err
+
+    bf16_dir = str(tmp_path / "bf16")
+    assert cli.main(["train", DCGAN, "--out", bf16_dir, "--steps-per-epoch", "3", "--epochs", "1",
+                     "--precision", "mixed_bfloat16", "--set", f"data.source=npz:{image_npz}", *TINY]) == 0
+    with open(os.path.join(bf16_dir, "metrics.csv")) as stream:
+        header, row = stream.read().splitlines()[:2]
+    values = dict(zip(header.split(","), row.split(",")))
+    assert all(np.isfinite(float(values[key])) for key in ("d_loss", "g_loss", "d_real", "d_fake"))
+    assert cli.main(["sample", bf16_dir, "--num", "4", "--out", str(tmp_path / "s.npy")]) == 0
+    samples = np.load(tmp_path / "s.npy")
+    assert samples.dtype == np.float32 and samples.shape == (4, 8, 8, 1)
+    export_dir = str(tmp_path / "models")
+    assert cli.main(["export", bf16_dir, "--out", export_dir]) == 0
+    served = tf.saved_model.load(os.path.join(export_dir, "1")).signatures["serving_default"](
+        z=tf.random.stateless_normal([2, 100], seed=[0, 0]))["images"]
+    assert served.dtype == tf.float32 and served.shape == (2, 8, 8, 1)

@@ -67,6 +67,8 @@ class GAN(keras.Model):
             raise ValueError(f"ema_decay must lie strictly between 0 and 1, got {ema_decay!r}")
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self._create_trackers()
+        self._xla_per_replica = False
+        self._xla_functions = {}
         self.loss_name = None
         self.d_steps = 1
         self.penalties = {}
@@ -261,7 +263,8 @@ class GAN(keras.Model):
         self.d_real_tracker.update_state(summary(real_logits))
         self.d_fake_tracker.update_state(summary(fake_logits))
 
-    def _discriminator_step(self, real):
+    def _discriminator_gradients(self, real):
+        """The discriminator's gradients on one real batch and what its trackers record."""
         real_images, labels = self._split(real)
         counter = self.d_optimizer.iterations
         z = self.sample_latent(tf.shape(real_images)[0], counter, stream=0)
@@ -276,14 +279,20 @@ class GAN(keras.Model):
             penalty = self._penalty(real_inputs, fake_inputs, labels)
             loss = self._scale(per_example_loss + class_loss + penalty) + self._supervised_loss(real)
             scaled_loss = self.d_optimizer.scale_loss(loss)  # float16's loss scaling; identity otherwise
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
-        self.d_loss_tracker.update_state(tf.reduce_mean(per_example_loss + class_loss))
+        gradients = tape.gradient(scaled_loss, self.discriminator.trainable_variables)
+        return gradients, tf.reduce_mean(per_example_loss + class_loss), tf.reduce_mean(penalty), \
+            real_logits, fake_logits
+
+    def _discriminator_step(self, real):
+        gradients, loss, penalty, real_logits, fake_logits = self._per_replica(self._discriminator_gradients)(real)
+        self.d_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
+        self.d_loss_tracker.update_state(loss)
         if self.penalties:
-            self.d_penalty_tracker.update_state(tf.reduce_mean(penalty))
+            self.d_penalty_tracker.update_state(penalty)
         self._track_outputs(real_logits, fake_logits)
 
-    def _generator_step(self, real):
+    def _generator_gradients(self, real):
+        """The generator's gradients on one batch and its mean loss."""
         real_images, labels = self._split(real)
         counter = self.g_optimizer.iterations
         z = self.sample_latent(tf.shape(real_images)[0], counter, stream=1)
@@ -293,11 +302,22 @@ class GAN(keras.Model):
             per_example_loss = self.generator_loss_fn(fake_logits)
             _, class_loss = self._class_losses(None, fake_class_logits, labels)
             scaled_loss = self.g_optimizer.scale_loss(self._scale(per_example_loss + class_loss))
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
-        self.g_loss_tracker.update_state(tf.reduce_mean(per_example_loss + class_loss))
+        gradients = tape.gradient(scaled_loss, self.generator.trainable_variables)
+        return gradients, tf.reduce_mean(per_example_loss + class_loss)
+
+    def _generator_step(self, real):
+        gradients, loss = self._per_replica(self._generator_gradients)(real)
+        self.g_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
+        self.g_loss_tracker.update_state(loss)
         if self.ema_generator is not None:
             self._update_ema()
+
+    def _per_replica(self, gradients_fn):
+        # XLA compiles one device's program and (on CPU) no collectives: under mirrored strategies it compiles
+        # each replica's forward and backward pass, and the optimizers' cross-replica update runs outside it.
+        if not self._xla_per_replica:
+            return gradients_fn
+        return self._xla_functions.setdefault(gradients_fn.__name__, tf.function(gradients_fn, jit_compile=True))
 
     def _update_ema(self):
         decay = self.ema_decay
@@ -368,12 +388,14 @@ class GAN(keras.Model):
         return super().fit(x, y, **kwargs)
 
     def _make_function(self, step_function):
-        if self.steps_per_execution == 1 or self.run_eagerly:
+        strategy = self.distribute_strategy
+        self._xla_per_replica = bool(self.jit_compile) and isinstance(
+            strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy))
+        if (self.steps_per_execution == 1 and not self._xla_per_replica) or self.run_eagerly:
             return super()._make_function(step_function)
         # Keras 3.15's loop of several steps per call fails under every tf.distribute strategy ("You must feed a
         # value for placeholder tensor 'while/cond/Placeholder'"); this loop avoids its lazily typed Optional.
-        strategy = self.distribute_strategy
-        if self.jit_compile:
+        if self.jit_compile and not self._xla_per_replica:
             step_function = tf.function(step_function, jit_compile=True)
 
         def one_step(data):  # inlined: a nested tf.function running the strategy fails inside the loop's cond
