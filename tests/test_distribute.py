@@ -226,7 +226,9 @@ def test_xla_under_mirrored_strategy_compiles_each_replica():
 def test_make_strategy_names():
     assert distribute.make_strategy("default") is tf.distribute.get_strategy()
     assert distribute.make_strategy("auto") is tf.distribute.get_strategy()  # no GPUs here
-    assert isinstance(distribute.make_strategy("mirrored"), tf.distribute.MirroredStrategy)
+    mirrored_strategy = distribute.make_strategy("mirrored")
+    assert isinstance(mirrored_strategy, tf.distribute.MirroredStrategy)
+    assert mirrored_strategy.num_replicas_in_sync == 2  # the two logical CPUs of conftest.py
     assert distribute.is_chief(tf.distribute.get_strategy())
     with pytest.raises(UserError, match="train.strategy: expected one of auto, default"):
         distribute.make_strategy("horovod")
@@ -292,9 +294,10 @@ def test_cli_resumes_under_another_strategy_and_trains_in_bfloat16(tmp_path, ima
     command = ["train", DCGAN, "--out", run_dir, "--steps-per-epoch", "2", "--set", f"data.source=npz:{image_npz}",
                *TINY]
     assert cli.main(command + ["--epochs", "1"]) == 0
-    assert cli.main(command + ["--epochs", "2", "--strategy", "mirrored"]) == 0  # how it runs may change ...
+    # How it runs may change (here from one device to two replicas) ...
+    assert cli.main(command + ["--epochs", "2", "--strategy", "mirrored"]) == 0
     assert "resuming after epoch 1" in capsys.readouterr().out
-    assert cli.main(command + ["--epochs", "3", "--precision", "mixed_bfloat16"]) == 2  # ... what it trains not
+    assert cli.main(command + ["--epochs", "3", "--precision", "mixed_bfloat16"]) == 2  # ... what it trains may not
     assert "holds a run of a different config" in capsys.readouterr().err
 
     bf16_dir = str(tmp_path / "bf16")
@@ -312,3 +315,10 @@ def test_cli_resumes_under_another_strategy_and_trains_in_bfloat16(tmp_path, ima
     served = tf.saved_model.load(os.path.join(export_dir, "1")).signatures["serving_default"](
         z=tf.random.stateless_normal([2, 100], seed=[0, 0]))["images"]
     assert served.dtype == tf.float32 and served.shape == (2, 8, 8, 1)
+
+
+def test_in_memory_sources_shard_by_data(image_npz):  # noqa: F811
+    from tfgan_impl import data
+
+    dataset = data.make_dataset(f"npz:{image_npz}", batch_size=16)
+    assert dataset.options().experimental_distribute.auto_shard_policy == tf.data.experimental.AutoShardPolicy.DATA

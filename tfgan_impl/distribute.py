@@ -23,7 +23,7 @@ def make_strategy(name="auto", tpu=None):
 
     Args:
         name: `"auto"` (mirrored over all GPUs when more than one is visible, else the default strategy),
-            `"default"` (one device), `"mirrored"` (all local GPUs, or the CPU), `"multi_worker"`
+            `"default"` (one device), `"mirrored"` (all local GPUs, or all logical CPUs), `"multi_worker"`
             (`MultiWorkerMirroredStrategy`: the cluster comes from `TF_CONFIG`, or from Slurm's environment when
             `TF_CONFIG` is unset and `SLURM_JOB_ID` is set) or `"tpu"` (`TPUStrategy`).
         tpu: the TPU's name or address for `TPUClusterResolver` (`None` or `"local"` on a TPU VM).
@@ -39,6 +39,10 @@ def make_strategy(name="auto", tpu=None):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
+        if not tf.config.list_logical_devices("GPU"):
+            # CPU devices gain nothing from collectives, whose replicas can pair all-reduces in different orders
+            # (synchronized batch norm aborts with a shape mismatch); one reduction device cannot.
+            return tf.distribute.MirroredStrategy(cross_device_ops=tf.distribute.ReductionToOneDevice())
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
         try:
