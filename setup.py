@@ -19,6 +19,10 @@ setup(
         "numpy>=1.26",
         "tensorboard>=2.16",  # TensorFlow 2.21 no longer installs it; tf.summary needs it
     ],
-    extras_require={"test": ["pytest>=8", "tensorflow-gan==2.1.0", "hypothesis>=6"]},
+    extras_require={
+        "onnx": ["tf2onnx>=1.17", "onnx>=1.16"],
+        "test": ["pytest>=8", "tensorflow-gan==2.1.0", "hypothesis>=6", "tf2onnx>=1.17", "onnx>=1.16",
+                 "onnxruntime>=1.18"],
+    },
     entry_points={"console_scripts": ["tfgan-impl=tfgan_impl.cli:main"]},
 )

@@ -1,4 +1,4 @@
-"""SavedModel export for TF Serving: layout, versions, signatures, fresh-process parity, bad requests."""
+"""Exports: SavedModel for TF Serving (layout, versions, signatures, fresh-process parity, bad requests), TFLite, ONNX."""
 import json
 import os
 import subprocess
@@ -130,3 +130,84 @@ def test_conditional_export_takes_labels(tmp_path):
         loaded.signatures["serving_default"](z=z, labels=tf.constant([0, 1, 5]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="same batch size"):
         loaded.signatures["serving_default"](z=z, labels=tf.constant([0, 1]))
+
+
+def tflite_images(path, **inputs):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter's notice that LiteRT will replace it
+        interpreter = tf.lite.Interpreter(model_path=path)
+    outputs = interpreter.get_signature_runner("serving_default")(**inputs)
+    (images,) = outputs.values()
+    return images
+
+
+def weight_dtypes(path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=path)
+    return {detail["dtype"] for detail in interpreter.get_tensor_details()}
+
+
+def onnx_session(path):
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+
+
+def test_tflite_and_onnx_agree_with_the_saved_model(trained_run, tmp_path, capsys):
+    out = str(tmp_path / "models")
+    for export_format in ("saved_model", "tflite", "onnx"):
+        assert cli.main(["export", trained_run, "--format", export_format, "--out", out]) == 0
+    assert sorted(os.listdir(out)) == ["1", "2", "3"]
+    assert sorted(os.listdir(os.path.join(out, "2"))) == ["generator.tflite", "generator_float16.tflite",
+                                                          "tfgan_impl.json"]
+    assert sorted(os.listdir(os.path.join(out, "3"))) == ["generator.onnx", "tfgan_impl.json"]
+    with open(os.path.join(out, "3", "tfgan_impl.json")) as stream:
+        assert json.load(stream)["latent_dim"] == 12
+    z = np.random.default_rng(3).normal(size=(5, 12)).astype(np.float32)
+    expected = tf.saved_model.load(os.path.join(out, "1")).signatures["serving_default"](z=tf.constant(z))
+    expected = expected["images"].numpy()
+    assert expected.std() > 0.01  # not a constant picture, so agreement means something
+
+    float32 = tflite_images(os.path.join(out, "2", "generator.tflite"), z=z)
+    np.testing.assert_allclose(float32, expected, atol=1e-4)
+    float16 = tflite_images(os.path.join(out, "2", "generator_float16.tflite"), z=z)
+    np.testing.assert_allclose(float16, expected, atol=1e-3)  # float16 weights: about 3 significant digits
+    assert weight_dtypes(os.path.join(out, "2", "generator_float16.tflite")) >= {np.float16}
+    assert np.float16 not in weight_dtypes(os.path.join(out, "2", "generator.tflite"))
+
+    session = onnx_session(os.path.join(out, "3", "generator.onnx"))
+    assert [i.name for i in session.get_inputs()] == ["z"] and [o.name for o in session.get_outputs()] == ["images"]
+    (onnx_images,) = session.run(["images"], {"z": z})
+    np.testing.assert_allclose(onnx_images, expected, atol=1e-4)
+
+
+def test_conditional_tflite_and_onnx_take_labels(tmp_path):
+    rng = np.random.default_rng(2)
+    labels = np.arange(64) % 3
+    images = (rng.integers(0, 60, (64, 8, 8, 1)) + 90 * labels[:, None, None, None]).astype(np.uint8)
+    run_dir = train_tiny(tmp_path, os.path.join(ROOT, "configs", "acgan_fashion_mnist.yaml"),
+                         ["train.num_samples=6"], x=images, y=labels)
+    gan = training.load_run(run_dir)
+    z = np.random.default_rng(4).normal(size=(3, 100)).astype(np.float32)
+    class_ids = np.array([0, 1, 2], np.int32)
+    expected = gan.generate_from(z, labels=class_ids)
+    from tfgan_impl.export import export_onnx, export_tflite
+
+    lite = tflite_images(os.path.join(export_tflite(gan, str(tmp_path / "m")), "generator.tflite"), z=z,
+                         labels=class_ids)
+    np.testing.assert_allclose(lite, expected, atol=1e-4)
+    session = onnx_session(os.path.join(export_onnx(gan, str(tmp_path / "m")), "generator.onnx"))
+    assert sorted(i.name for i in session.get_inputs()) == ["labels", "z"]
+    np.testing.assert_allclose(session.run(["images"], {"z": z, "labels": class_ids})[0], expected, atol=1e-4)
+
+
+def test_onnx_without_tf2onnx_is_a_clear_error(trained_run, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)  # makes `import tf2onnx` raise ImportError
+    assert cli.main(["export", trained_run, "--format", "onnx", "--out", str(tmp_path / "m")]) == 2
+    assert capsys.readouterr().err == "tfgan-impl: error: --format onnx needs tf2onnx: pip install 'tfgan_impl[onnx]'\n"
+    assert not os.path.exists(tmp_path / "m")

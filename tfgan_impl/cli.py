@@ -150,7 +150,7 @@ def _export(args):
 
     gan = training.load_run(args.run_dir)
     config = config_module.load(os.path.join(args.run_dir, "config.yaml"))
-    path = export.export_saved_model(gan, args.out, version=args.version, metadata={"config": config.to_dict()})
+    path = export.EXPORTERS[args.format](gan, args.out, version=args.version, metadata={"config": config.to_dict()})
     print(f"exported {path}")
     return 0
 
@@ -207,7 +207,8 @@ def make_parser():
 
     export = commands.add_parser("export", help="export the generator as a versioned SavedModel for TF Serving")
     export.add_argument("run_dir", help="run directory written by 'train'")
-    export.add_argument("--format", choices=("saved_model",), default="saved_model", help="export format")
+    export.add_argument("--format", choices=("saved_model", "tflite", "onnx"), default="saved_model",
+                        help="saved_model (TF Serving), tflite (float32 and float16 files) or onnx (needs tf2onnx)")
     export.add_argument("--out", required=True, help="model base directory; versions go in OUT/<N>/")
     export.add_argument("--version", type=int, help="version number (default: one more than the largest present)")
     export.set_defaults(handler=_export)

@@ -1,13 +1,17 @@
-"""Exporting a trained generator for TF Serving: a versioned SavedModel with `serving_default` and `sample`.
+"""Exporting a trained generator: a SavedModel for TF Serving, TFLite for phones, ONNX for other runtimes.
 
-Layout: `EXPORT_DIR/<version>/saved_model.pb` and `variables/`, TF Serving's. A version is written under a
-temporary name and renamed into place, and an existing version is never overwritten.
+Layout: `EXPORT_DIR/<version>/`: `saved_model.pb` and `variables/` (TF Serving's layout), or `generator.tflite`
+and `generator_float16.tflite`, or `generator.onnx`, each with `tfgan_impl.json` (the description). A version is
+written under a temporary name and renamed into place, and an existing version is never overwritten.
 """
+import contextlib
+import io
 import json
 import os
 import shutil
 import tempfile
 
+import keras
 import tensorflow as tf
 
 from tfgan_impl.errors import UserError
@@ -147,26 +151,136 @@ def export_saved_model(gan, export_dir, version=None, metadata=None):
     Raises:
         UserError: the version already exists.
     """
+    description = describe(gan, metadata)
+    module = (GeneratorModule if gan.num_classes is None else ConditionalGeneratorModule)(gan, description)
+
+    def write(directory):
+        tf.saved_model.save(module, directory, signatures=module.signatures())
+        os.makedirs(os.path.join(directory, "assets.extra"), exist_ok=True)
+        _write_description(os.path.join(directory, "assets.extra", "tfgan_impl.json"), description)
+
+    return write_version(export_dir, version, write)
+
+
+def describe(gan, metadata=None):
+    """The facts a client needs, embedded in every export: latent size, sample shape, output range, classes."""
+    return {"latent_dim": gan.latent_dim, "sample_shape": list(gan.generator.output_shape[1:]),
+            "output_range": list(gan.output_range) if gan.output_range else None,
+            "num_classes": gan.num_classes, **(metadata or {})}
+
+
+def _write_description(path, description):
+    with open(path, "w") as stream:
+        json.dump(description, stream, indent=1, sort_keys=True)
+
+
+def write_version(export_dir, version, write):
+    """Runs `write(directory)` on a temporary directory and renames it to `export_dir/<version>`.
+
+    Raises:
+        UserError: the version is not positive or already exists.
+    """
     version = next_version(export_dir) if version is None else int(version)
     if version < 1:
         raise UserError(f"--version: expected a positive integer, got {version}")
     final = os.path.join(export_dir, str(version))
     if os.path.exists(final):
         raise UserError(f"{final}: version {version} exists and is never overwritten; choose another --version")
-    sample_shape = list(gan.generator.output_shape[1:])
-    description = {"latent_dim": gan.latent_dim, "sample_shape": sample_shape,
-                   "output_range": list(gan.output_range) if gan.output_range else None,
-                   "num_classes": gan.num_classes, **(metadata or {})}
-    module = (GeneratorModule if gan.num_classes is None else ConditionalGeneratorModule)(gan, description)
     os.makedirs(export_dir, exist_ok=True)
     temporary = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
     try:
-        tf.saved_model.save(module, temporary, signatures=module.signatures())
-        os.makedirs(os.path.join(temporary, "assets.extra"), exist_ok=True)
-        with open(os.path.join(temporary, "assets.extra", "tfgan_impl.json"), "w") as stream:
-            json.dump(description, stream, indent=1, sort_keys=True)
+        write(temporary)
         os.rename(temporary, final)
     finally:
         if os.path.exists(temporary):
             shutil.rmtree(temporary)
     return final
+
+
+def portable_generator(gan):
+    """The sampling generator as one Keras model with named inputs `z` (and `labels` for conditional GANs) and
+    the output `images` in [0, 1] (data units for non-image data), float32 whatever the training precision:
+    what the TFLite and ONNX converters take."""
+    z = keras.Input((gan.latent_dim,), name="z", dtype="float32")
+    inputs = [z] if gan.num_classes is None else [z, keras.Input((), name="labels", dtype="int32")]
+    outputs = gan.sampling_generator(inputs if len(inputs) > 1 else z, training=False)
+    outputs = keras.layers.Activation("linear", dtype="float32", name="to_float32")(outputs)
+    if gan.output_range is not None:
+        low, high = gan.output_range
+        outputs = keras.layers.Rescaling(1.0 / (high - low), offset=-low / (high - low), dtype="float32")(outputs)
+        outputs = keras.layers.ReLU(max_value=1.0, dtype="float32")(outputs)  # clips to [0, 1]
+    outputs = keras.layers.Identity(name="images", dtype="float32")(outputs)
+    return keras.Model(inputs, outputs, name="portable_generator")
+
+
+def export_tflite(gan, export_dir, version=None, metadata=None):
+    """Writes `export_dir/<version>/generator.tflite` (float32) and `generator_float16.tflite` (float16 weights,
+    half the size), with the `serving_default` signature: `z` float32 `[batch, latent_dim]` (and `labels` int32
+    `[batch]`) -> images in [0, 1], and `tfgan_impl.json`.
+
+    Returns:
+        The path of the written version.
+    """
+    model = portable_generator(gan)
+    description = describe(gan, metadata)
+
+    def convert(float16):
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        if float16:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras prints the temporary SavedModel's endpoints
+            return converter.convert()
+
+    def write(directory):
+        for name, float16 in (("generator.tflite", False), ("generator_float16.tflite", True)):
+            with open(os.path.join(directory, name), "wb") as stream:
+                stream.write(convert(float16))
+        _write_description(os.path.join(directory, "tfgan_impl.json"), {**description, "format": "tflite"})
+
+    return write_version(export_dir, version, write)
+
+
+def export_onnx(gan, export_dir, version=None, metadata=None, opset=17):
+    """Writes `export_dir/<version>/generator.onnx` (tf2onnx): inputs `z` float32 `[batch, latent_dim]` (and
+    `labels` int32 `[batch]`), output `images` in [0, 1]; and `tfgan_impl.json`.
+
+    Returns:
+        The path of the written version.
+
+    Raises:
+        UserError: tf2onnx is not installed.
+    """
+    try:
+        import tf2onnx
+    except ImportError:
+        raise UserError("--format onnx needs tf2onnx: pip install 'tfgan_impl[onnx]'") from None
+    model = portable_generator(gan)
+    specs = [tf.TensorSpec([None, gan.latent_dim], tf.float32, name="z")]
+    if gan.num_classes is not None:
+        specs.append(tf.TensorSpec([None], tf.int32, name="labels"))
+    function = tf.function(lambda *inputs: model(list(inputs) if len(inputs) > 1 else inputs[0], training=False))
+    description = describe(gan, metadata)
+
+    def write(directory):
+        with contextlib.redirect_stdout(io.StringIO()):
+            proto, _ = tf2onnx.convert.from_function(function, input_signature=specs, opset=opset)
+        _rename_output(proto, "images")
+        with open(os.path.join(directory, "generator.onnx"), "wb") as stream:
+            stream.write(proto.SerializeToString())
+        _write_description(os.path.join(directory, "tfgan_impl.json"), {**description, "format": "onnx"})
+
+    return write_version(export_dir, version, write)
+
+
+def _rename_output(proto, name):
+    # tf2onnx names a function's output after its TensorFlow tensor ("Identity:0"); clients want `images`.
+    (output,) = proto.graph.output
+    old = output.name
+    for node in proto.graph.node:
+        node.input[:] = [name if value == old else value for value in node.input]
+        node.output[:] = [name if value == old else value for value in node.output]
+    output.name = name
+
+
+EXPORTERS = {"saved_model": export_saved_model, "tflite": export_tflite, "onnx": export_onnx}
