@@ -19,7 +19,7 @@ def shrunk(path):
     mapping = config_module.load(path).to_dict()
     for kind in ("generator", "discriminator"):
         network = mapping["model"][kind]
-        if network["name"] == "dcgan":
+        if network["name"] in ("dcgan", "unet", "patch"):
             network["base_filters"] = 4
         elif network["name"] == "resnet":
             network["filters"] = 4
@@ -40,7 +40,8 @@ def test_there_is_a_config_per_variant():
     names = {os.path.basename(path) for path in CONFIGS}
     for expected in ("dcgan_fashion_mnist.yaml", "cgan_fashion_mnist.yaml", "acgan_fashion_mnist.yaml",
                      "lsgan_fashion_mnist.yaml", "wgan_fashion_mnist.yaml", "wgan_gp_fashion_mnist.yaml",
-                     "sngan_fashion_mnist.yaml", "sgan_fashion_mnist.yaml", "gan_ring8.yaml", "gan_grid25.yaml"):
+                     "sngan_fashion_mnist.yaml", "sgan_fashion_mnist.yaml", "gan_ring8.yaml", "gan_grid25.yaml",
+                     "pix2pix_edges_fashion_mnist.yaml"):
         assert expected in names
 
 
@@ -48,12 +49,16 @@ def test_there_is_a_config_per_variant():
 @pytest.mark.parametrize("path", CONFIGS, ids=os.path.basename)
 def test_config_trains_and_samples(path, tmp_path):
     config = shrunk(path)
-    if config.data.source == "fashion_mnist" and not os.path.isdir(FASHION_MNIST_DIR):
+    if config.data.source.endswith("fashion_mnist") and not os.path.isdir(FASHION_MNIST_DIR):
         pytest.skip("needs Debian's dataset-fashion-mnist")
     run_dir = str(tmp_path / "run")
     gan = training.train(config, run_dir, verbose=0)
     assert os.path.exists(os.path.join(run_dir, "samples", "epoch_001.png"))
     reloaded = training.load_run(run_dir)
+    if config.model.type in config_module.TRANSLATORS:
+        images = np.random.default_rng(0).random((2, *reloaded.generator.input_shape[1:])).astype(np.float32)
+        np.testing.assert_allclose(reloaded.translate(images), gan.translate(images), atol=1e-5)
+        return
     labels = [0, 1] if config.model.type in ("cgan", "acgan") else None
     out = str(tmp_path / "samples.npy")
     count = training.write_samples(reloaded, 3, 0, out, labels=labels)

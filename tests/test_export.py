@@ -1,4 +1,4 @@
-"""Exports: SavedModel for TF Serving (layout, versions, signatures, fresh-process parity, bad requests), TFLite, ONNX."""
+"""Exports: SavedModel for TF Serving (layout, versions, signatures, parity, bad requests), TFLite and ONNX."""
 import json
 import os
 import subprocess

@@ -46,18 +46,53 @@ class SampleGrid(keras.callbacks.Callback):
         if self.log_dir and self._writer is None:
             self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
 
+    def _samples(self):
+        """`(samples in data units, columns or None)` of the picture."""
+        return self.model.generate_from(self._latent, labels=self._labels), None
+
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        samples = self.model.generate_from(self._latent, labels=self._labels)
+        samples, columns = self._samples()
         if not np.all(np.isfinite(samples)):  # a diverged generator: a black picture would mislead
             return
-        picture = images.samples_picture(samples)
+        picture = images.samples_picture(samples, columns)
         images.save_png(picture, os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png"))
         if self._writer is not None:
             with self._writer.as_default():
                 tf.summary.image("samples", picture[None], step=epoch + 1)
             self._writer.flush()
+
+
+class TranslationGrid(SampleGrid):
+    """Writes rows of input | translation | target for fixed pairs every `every` epochs (a translator's
+    `SampleGrid`): `DIRECTORY/epoch_NNN.png` and TensorBoard images.
+
+    Args:
+        directory: folder for the PNG files.
+        inputs, targets: fixed pairs in [0, 1], `[n, H, W, C]` each.
+        every: write after every `every`-th epoch.
+        log_dir: optional TensorBoard log directory for image summaries.
+    """
+
+    def __init__(self, directory, inputs, targets, every=1, log_dir=None):
+        super().__init__(directory, every=every, num=len(inputs), log_dir=log_dir)
+        self.inputs = np.asarray(inputs, np.float32)
+        self.targets = np.asarray(targets, np.float32)
+
+    def on_train_begin(self, logs=None):
+        if self.log_dir and self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
+
+    def _samples(self):
+        outputs = self.model.translate(self.inputs)
+        if outputs.shape[-1] != self.inputs.shape[-1]:  # e.g. colour to grey: show all three in one mode
+            channels = max(outputs.shape[-1], self.inputs.shape[-1])
+            outputs, inputs, targets = (np.broadcast_to(a, a.shape[:-1] + (channels,)) if a.shape[-1] == 1 else a
+                                        for a in (outputs, self.inputs, self.targets))
+        else:
+            inputs, targets = self.inputs, self.targets
+        return np.stack([inputs, outputs, targets], axis=1).reshape(-1, *outputs.shape[1:]), 3
 
 
 def _weights_finite(model):

@@ -16,11 +16,14 @@ from tfgan_impl import augment, distribute, losses, networks, penalties
 from tfgan_impl.errors import ConfigError
 
 # Builder arguments filled from the data and the model section, never from a network's options.
-DERIVED_NETWORK_ARGS = ("latent_dim", "output_shape", "image_shape", "input_shape", "num_classes", "conditioning")
+DERIVED_NETWORK_ARGS = ("latent_dim", "output_shape", "image_shape", "input_shape", "num_classes", "conditioning",
+                        "output_channels", "target_channels")
 
 # model.type -> how labels reach the networks: unconditional, labels into both (cGAN), a class head (ACGAN),
-# a K-class discriminator trained on a few labels (semi-supervised GAN).
-MODEL_TYPES = ("gan", "cgan", "acgan", "sgan")
+# a K-class discriminator trained on a few labels (semi-supervised GAN); or image-to-image translation on
+# pairs (Pix2Pix).
+MODEL_TYPES = ("gan", "cgan", "acgan", "sgan", "pix2pix")
+TRANSLATORS = ("pix2pix",)
 
 
 @dataclasses.dataclass
@@ -44,6 +47,8 @@ class DataConfig:
     cache: bool = True
     data_dir: typing.Optional[str] = None
     labels_per_class: int = 100      # the semi-supervised GAN's labelled examples per class
+    jitter: bool = True              # translators: Pix2Pix's random resize-crop and mirroring of pairs
+    direction: str = "a_to_b"        # translators: a_to_b translates a pair's first image into its second
 
 
 @dataclasses.dataclass
@@ -57,6 +62,7 @@ class TrainConfig:
     augment: typing.List[str] = dataclasses.field(default_factory=list)  # DiffAugment: color, translation, cutout
     class_loss_weight: float = 1.0   # ACGAN's auxiliary class loss weight
     supervised_weight: float = 1.0   # the semi-supervised GAN's labelled cross-entropy weight
+    l1_weight: float = 100.0         # Pix2Pix's lambda, the weight of the L1 distance to the target
     d_optimizer: dict = dataclasses.field(default_factory=lambda: {"name": "adam", "learning_rate": 2e-4,
                                                                    "beta_1": 0.5})
     g_optimizer: dict = dataclasses.field(default_factory=lambda: {"name": "adam", "learning_rate": 2e-4,
@@ -226,6 +232,21 @@ def validate(config):
            f"model.output_range: expected [low, high] with low < high, or null, got {model.output_range}")
     _network_builder(model.generator, "generator", networks.GENERATORS)
     _network_builder(model.discriminator, "discriminator", networks.DISCRIMINATORS)
+    translator = model.type in TRANSLATORS
+    for kind, names in (("generator", networks.TRANSLATION_GENERATORS),
+                        ("discriminator", networks.TRANSLATION_DISCRIMINATORS)):
+        name = getattr(model, kind)["name"]
+        _check((name in names) == translator,
+               f"model.{kind}.name: {name!r} " + (f"cannot translate images (model.type {model.type!r} needs one of "
+                                                    f"{', '.join(names)})" if translator else
+                                                    f"is for translators (model.type pix2pix), not {model.type!r}"))
+    _check(not translator or model.output_range is not None,
+           "model.output_range: a translator needs an image range, e.g. [-1, 1], not null")
+    _check(not translator or model.ema_decay is None, "model.ema_decay: translators keep no moving average")
+    _check(not translator or not config.evaluate.metrics,
+           "evaluate.metrics: the sample metrics are for generators of noise; a translator reports held-out l1")
+    _check(data.direction in ("a_to_b", "b_to_a"), f"data.direction: expected a_to_b or b_to_a, got {data.direction!r}")
+    _check(train.l1_weight >= 0, f"train.l1_weight: expected 0 or more, got {train.l1_weight}")
     _check(data.batch_size > 0, f"data.batch_size: expected a positive integer, got {data.batch_size}")
     _check(data.image_size is None or (len(data.image_size) == 2 and min(data.image_size) > 0),
            f"data.image_size: expected [height, width] of positive integers, or null, got {data.image_size}")

@@ -78,6 +78,26 @@ def _cluster_resolver():
                     "see docs/distributed.md")
 
 
+def replica_position():
+    """`(replica id, number of replicas)` of the running replica; `(0, 1)` outside a replica context."""
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context: a single stream of data
+        return 0, 1
+    return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
+def scale_to_global_batch(per_example_loss):
+    """Sum of a replica's per-example losses divided by the global batch size.
+
+    Gradients summed across N replicas then equal the single-device gradient of the mean, so the step does not
+    grow with N (a per-replica mean would take N times too large a step; Keras's own `train_step` scales its
+    loss the same way).
+    """
+    _, num_replicas = replica_position()
+    global_batch_size = tf.cast(tf.shape(per_example_loss)[0] * num_replicas, tf.float32)
+    return tf.reduce_sum(tf.cast(per_example_loss, tf.float32)) / global_batch_size
+
+
 def in_multi_worker_mode(strategy):
     """Whether `strategy` spans several workers (processes), which then must all run the same collectives."""
     return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)

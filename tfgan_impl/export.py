@@ -19,19 +19,13 @@ from tfgan_impl.errors import UserError
 MAX_SAMPLES_PER_REQUEST = 4096  # bounds the memory one `sample` request may ask for
 
 
-class GeneratorModule(tf.Module):
-    """The exported object: the generator behind signatures that take noise or a seed and give images in [0, 1].
+class _ExportModule(tf.Module):
+    """What every export shares: outputs mapped to [0, 1] (plus uint8 for images) and the embedded description."""
 
-    Args:
-        gan: a trained `tfgan_impl.GAN`.
-        metadata: a JSON-serializable dict embedded as the `metadata` signature's `json` output.
-    """
-
-    def __init__(self, gan, metadata):
+    def __init__(self, generator, output_range, metadata):
         super().__init__()
-        self.generator = gan.sampling_generator  # the moving average when the GAN keeps one
-        self.latent_dim = gan.latent_dim
-        self.output_range = gan.output_range
+        self.generator = generator
+        self.output_range = output_range
         self._metadata = json.dumps(metadata, sort_keys=True)
 
     def _to_outputs(self, outputs):
@@ -43,6 +37,24 @@ class GeneratorModule(tf.Module):
         if outputs.shape.rank == 4:
             result["images_uint8"] = tf.cast(tf.round(outputs * 255.0), tf.uint8)
         return result
+
+    @tf.function
+    def metadata(self):
+        return {"json": tf.constant(self._metadata)}
+
+
+class GeneratorModule(_ExportModule):
+    """The exported object: the generator behind signatures that take noise or a seed and give images in [0, 1].
+
+    Args:
+        gan: a trained `tfgan_impl.GAN`.
+        metadata: a JSON-serializable dict embedded as the `metadata` signature's `json` output.
+    """
+
+    def __init__(self, gan, metadata):
+        # The moving average when the GAN keeps one.
+        super().__init__(gan.sampling_generator, gan.output_range, metadata)
+        self.latent_dim = gan.latent_dim
 
     @tf.function
     def generate_from_noise(self, z):
@@ -66,10 +78,6 @@ class GeneratorModule(tf.Module):
     def generate_from_seed(self, num, seed):
         z = self._noise_from_seed(num, seed)
         return self._to_outputs(self.generator(z, training=False))
-
-    @tf.function
-    def metadata(self):
-        return {"json": tf.constant(self._metadata)}
 
     def signatures(self):
         return {
@@ -122,6 +130,40 @@ class ConditionalGeneratorModule(GeneratorModule):
         }
 
 
+class TranslatorModule(_ExportModule):
+    """The exported object of an image-to-image translator: `serving_default` takes `images` in [0, 1]
+    `[batch, H, W, C]` and gives the translated `images` in [0, 1] (and `images_uint8`)."""
+
+    def __init__(self, model, metadata):
+        super().__init__(model.generator, model.output_range, metadata)
+        self.input_shape = [int(d) for d in model.generator.input_shape[1:]]
+
+    @tf.function
+    def translate(self, images):
+        expected = "[batch, " + ", ".join(str(d) for d in self.input_shape) + "]"
+        with tf.control_dependencies([
+                tf.debugging.assert_equal(tf.shape(images)[1:], self.input_shape,
+                                          message=f"input images must have shape {expected}"),
+                tf.debugging.assert_greater_equal(images, 0.0, message="input images must lie in [0, 1]"),
+                tf.debugging.assert_less_equal(images, 1.0, message="input images must lie in [0, 1]")]):
+            images = tf.identity(images)
+        low, high = self.output_range
+        return self._to_outputs(self.generator(images * (high - low) + low, training=False))
+
+    def signatures(self):
+        return {
+            "serving_default": self.translate.get_concrete_function(
+                tf.TensorSpec([None, None, None, None], tf.float32, name="images")),
+            "metadata": self.metadata.get_concrete_function(),
+        }
+
+
+def _module(model, description):
+    if getattr(model, "latent_dim", None) is None:
+        return TranslatorModule(model, description)
+    return (GeneratorModule if model.num_classes is None else ConditionalGeneratorModule)(model, description)
+
+
 def next_version(export_dir):
     """One more than the largest numeric version directory in `export_dir` (1 when there is none)."""
     if not os.path.isdir(export_dir):
@@ -152,7 +194,7 @@ def export_saved_model(gan, export_dir, version=None, metadata=None):
         UserError: the version already exists.
     """
     description = describe(gan, metadata)
-    module = (GeneratorModule if gan.num_classes is None else ConditionalGeneratorModule)(gan, description)
+    module = _module(gan, description)
 
     def write(directory):
         tf.saved_model.save(module, directory, signatures=module.signatures())
@@ -162,11 +204,16 @@ def export_saved_model(gan, export_dir, version=None, metadata=None):
     return write_version(export_dir, version, write)
 
 
-def describe(gan, metadata=None):
-    """The facts a client needs, embedded in every export: latent size, sample shape, output range, classes."""
-    return {"latent_dim": gan.latent_dim, "sample_shape": list(gan.generator.output_shape[1:]),
-            "output_range": list(gan.output_range) if gan.output_range else None,
-            "num_classes": gan.num_classes, **(metadata or {})}
+def describe(model, metadata=None):
+    """The facts a client needs, embedded in every export: latent size, sample shape, output range, classes;
+    for translators the input shape instead of the latent size."""
+    facts = {"sample_shape": list(model.generator.output_shape[1:]),
+             "output_range": list(model.output_range) if model.output_range else None}
+    if getattr(model, "latent_dim", None) is None:
+        facts.update(task="translation", input_shape=list(model.generator.input_shape[1:]))
+    else:
+        facts.update(latent_dim=model.latent_dim, num_classes=model.num_classes)
+    return {**facts, **(metadata or {})}
 
 
 def _write_description(path, description):
@@ -197,26 +244,44 @@ def write_version(export_dir, version, write):
     return final
 
 
-def portable_generator(gan):
-    """The sampling generator as one Keras model with named inputs `z` (and `labels` for conditional GANs) and
-    the output `images` in [0, 1] (data units for non-image data), float32 whatever the training precision:
-    what the TFLite and ONNX converters take."""
-    z = keras.Input((gan.latent_dim,), name="z", dtype="float32")
-    inputs = [z] if gan.num_classes is None else [z, keras.Input((), name="labels", dtype="int32")]
-    outputs = gan.sampling_generator(inputs if len(inputs) > 1 else z, training=False)
+def portable_generator(model):
+    """The sampling generator (or a translator's generator) as one Keras model of float32 inputs and output
+    in [0, 1], whatever the training precision: what the TFLite and ONNX converters take. Inputs: `z` (and
+    `labels` for conditional GANs), or a translator's `images` in [0, 1]; output: `images`, a translator's
+    `translated`."""
+    translator = getattr(model, "latent_dim", None) is None
+    if translator:
+        inputs = [keras.Input(tuple(model.generator.input_shape[1:]), name="images", dtype="float32")]
+        low, high = model.output_range
+        scaled = keras.layers.Rescaling(high - low, offset=low, dtype="float32")(inputs[0])
+        outputs = model.generator(scaled, training=False)
+    else:
+        z = keras.Input((model.latent_dim,), name="z", dtype="float32")
+        inputs = [z] if model.num_classes is None else [z, keras.Input((), name="labels", dtype="int32")]
+        outputs = model.sampling_generator(inputs if len(inputs) > 1 else z, training=False)
     outputs = keras.layers.Activation("linear", dtype="float32", name="to_float32")(outputs)
-    if gan.output_range is not None:
-        low, high = gan.output_range
+    if model.output_range is not None:
+        low, high = model.output_range
         outputs = keras.layers.Rescaling(1.0 / (high - low), offset=-low / (high - low), dtype="float32")(outputs)
         outputs = keras.layers.ReLU(max_value=1.0, dtype="float32")(outputs)  # clips to [0, 1]
-    outputs = keras.layers.Identity(name="images", dtype="float32")(outputs)
+    outputs = keras.layers.Identity(name="translated" if translator else "images", dtype="float32")(outputs)
     return keras.Model(inputs, outputs, name="portable_generator")
+
+
+def _input_specs(model):
+    if getattr(model, "latent_dim", None) is None:
+        return [tf.TensorSpec([None, *model.generator.input_shape[1:]], tf.float32, name="images")]
+    specs = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")]
+    if model.num_classes is not None:
+        specs.append(tf.TensorSpec([None], tf.int32, name="labels"))
+    return specs
 
 
 def export_tflite(gan, export_dir, version=None, metadata=None):
     """Writes `export_dir/<version>/generator.tflite` (float32) and `generator_float16.tflite` (float16 weights,
     half the size), with the `serving_default` signature: `z` float32 `[batch, latent_dim]` (and `labels` int32
-    `[batch]`) -> images in [0, 1], and `tfgan_impl.json`.
+    `[batch]`) -> `images` in [0, 1], or for translators `images` in [0, 1] -> `translated`; and
+    `tfgan_impl.json`.
 
     Returns:
         The path of the written version.
@@ -243,7 +308,8 @@ def export_tflite(gan, export_dir, version=None, metadata=None):
 
 def export_onnx(gan, export_dir, version=None, metadata=None, opset=17):
     """Writes `export_dir/<version>/generator.onnx` (tf2onnx): inputs `z` float32 `[batch, latent_dim]` (and
-    `labels` int32 `[batch]`), output `images` in [0, 1]; and `tfgan_impl.json`.
+    `labels` int32 `[batch]`), output `images` in [0, 1] (translators: `images` in [0, 1] -> `translated`); and
+    `tfgan_impl.json`.
 
     Returns:
         The path of the written version.
@@ -256,16 +322,14 @@ def export_onnx(gan, export_dir, version=None, metadata=None, opset=17):
     except ImportError:
         raise UserError("--format onnx needs tf2onnx: pip install 'tfgan_impl[onnx]'") from None
     model = portable_generator(gan)
-    specs = [tf.TensorSpec([None, gan.latent_dim], tf.float32, name="z")]
-    if gan.num_classes is not None:
-        specs.append(tf.TensorSpec([None], tf.int32, name="labels"))
+    specs = _input_specs(gan)
     function = tf.function(lambda *inputs: model(list(inputs) if len(inputs) > 1 else inputs[0], training=False))
     description = describe(gan, metadata)
 
     def write(directory):
         with contextlib.redirect_stdout(io.StringIO()):
             proto, _ = tf2onnx.convert.from_function(function, input_signature=specs, opset=opset)
-        _rename_output(proto, "images")
+        _rename_output(proto, model.output_names[0])
         with open(os.path.join(directory, "generator.onnx"), "wb") as stream:
             stream.write(proto.SerializeToString())
         _write_description(os.path.join(directory, "tfgan_impl.json"), {**description, "format": "onnx"})

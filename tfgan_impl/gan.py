@@ -10,6 +10,7 @@ if keras.backend.backend() != "tensorflow":
     raise ImportError(f"tfgan_impl needs the TensorFlow backend of Keras; KERAS_BACKEND is {keras.backend.backend()!r}")
 
 from tfgan_impl import augment as augment_module
+from tfgan_impl.adversarial import AdversarialModel
 from tfgan_impl import distribute
 from tfgan_impl import losses as losses_module
 from tfgan_impl import penalties as penalties_module
@@ -18,15 +19,8 @@ from tfgan_impl.batches import REAL_BATCHES_KEY, group_real_batches, pack, packe
 __all__ = ["GAN", "REAL_BATCHES_KEY", "group_real_batches", "pack", "packed_shape", "real_images_of"]
 
 
-def _replica_position():
-    context = tf.distribute.get_replica_context()
-    if context is None:  # cross-replica context: a single stream of data
-        return 0, 1
-    return context.replica_id_in_sync_group, context.num_replicas_in_sync
-
-
 @keras.saving.register_keras_serializable(package="tfgan_impl")
-class GAN(keras.Model):
+class GAN(AdversarialModel):
     """A generator and a discriminator trained adversarially with `fit` (Goodfellow et al. 2014, Algorithm 1).
 
     Calling the model on latent vectors runs the generator (its moving average when `ema_decay` is set). `compile`
@@ -67,8 +61,6 @@ class GAN(keras.Model):
             raise ValueError(f"ema_decay must lie strictly between 0 and 1, got {ema_decay!r}")
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self._create_trackers()
-        self._xla_per_replica = False
-        self._xla_functions = {}
         self.loss_name = None
         self.d_steps = 1
         self.penalties = {}
@@ -131,16 +123,7 @@ class GAN(keras.Model):
         """
         if int(d_steps) < 1:
             raise ValueError(f"d_steps must be a positive integer, got {d_steps!r}")
-        self.d_optimizer = keras.optimizers.get(d_optimizer)
-        self.g_optimizer = keras.optimizers.get(g_optimizer)
-        if self.d_optimizer is self.g_optimizer:
-            raise ValueError("d_optimizer and g_optimizer must be two optimizer instances, got the same one twice")
-        if self._computes_in_float16():
-            # float16 gradients underflow without loss scaling (Micikevicius et al. 2018, sec. 3.2); bfloat16's
-            # float32 exponent range needs none.
-            self.d_optimizer, self.g_optimizer = (
-                o if isinstance(o, keras.optimizers.LossScaleOptimizer) else keras.optimizers.LossScaleOptimizer(o)
-                for o in (self.d_optimizer, self.g_optimizer))
+        self._set_optimizers(d_optimizer, g_optimizer)
         self.loss_pair = losses_module.get(loss)
         self.discriminator_loss_fn, self.generator_loss_fn = self.loss_pair.discriminator, self.loss_pair.generator
         if label_smoothing:
@@ -162,10 +145,6 @@ class GAN(keras.Model):
         # Keras reports and checkpoints `model.optimizer`; the generator's counts one `fit` step per update.
         super().compile(optimizer=self.g_optimizer, auto_scale_loss=False, **kwargs)
         self._compile_kwargs = dict(kwargs)
-
-    def _computes_in_float16(self):
-        return any(layer.dtype_policy.compute_dtype == "float16"
-                   for network in (self.generator, self.discriminator) for layer in network._flatten_layers())
 
     @property
     def metrics(self):
@@ -192,21 +171,17 @@ class GAN(keras.Model):
         Returns:
             A float32 tensor `[local_batch_size, latent_dim]`.
         """
-        replica_id, num_replicas = _replica_position()
+        replica_id, num_replicas = distribute.replica_position()
         z = tf.random.stateless_normal([num_replicas, local_batch_size, self.latent_dim],
                                        seed=self._stream_seed(counter, stream))
         return z[replica_id]
 
     def _replica_seed(self, counter, stream):
-        replica_id, _ = _replica_position()
+        replica_id, _ = distribute.replica_position()
         return tf.random.experimental.stateless_fold_in(self._stream_seed(counter, stream), replica_id)
 
     def _scale(self, per_example_loss):
-        # Sum over the replica's batch divided by the global batch: gradients summed across replicas then
-        # equal the single-device mean, so the step does not grow with the number of replicas.
-        _, num_replicas = _replica_position()
-        global_batch_size = tf.cast(tf.shape(per_example_loss)[0] * num_replicas, tf.float32)
-        return tf.reduce_sum(per_example_loss) / global_batch_size
+        return distribute.scale_to_global_batch(per_example_loss)
 
     # Hooks of conditional subclasses: unconditional models ignore labels.
     def _split(self, data):
@@ -243,7 +218,7 @@ class GAN(keras.Model):
         if not self.penalties:
             return 0.0
         counter = self.d_optimizer.iterations
-        replica_id, num_replicas = _replica_position()
+        replica_id, num_replicas = distribute.replica_position()
         batch = tf.shape(real_inputs)[0]
         alpha = tf.random.stateless_uniform([num_replicas, batch], seed=self._stream_seed(counter, 3))[replica_id]
 
@@ -312,13 +287,6 @@ class GAN(keras.Model):
         if self.ema_generator is not None:
             self._update_ema()
 
-    def _per_replica(self, gradients_fn):
-        # XLA compiles one device's program and (on CPU) no collectives: under mirrored strategies it compiles
-        # each replica's forward and backward pass, and the optimizers' cross-replica update runs outside it.
-        if not self._xla_per_replica:
-            return gradients_fn
-        return self._xla_functions.setdefault(gradients_fn.__name__, tf.function(gradients_fn, jit_compile=True))
-
     def _update_ema(self):
         decay = self.ema_decay
 
@@ -359,14 +327,6 @@ class GAN(keras.Model):
         self._track_outputs(real_logits, fake_logits)
         return self._logs()
 
-    def _logs(self):
-        logs = {m.name: m.result() for m in self.metrics}
-        if distribute.in_multi_worker_mode(self.distribute_strategy):
-            # Keras reduces step outputs across workers with `strategy.reduce(MEAN, axis=0)`, which needs an
-            # axis to reduce: scalars fail (part of keras-team/keras#20585).
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
-
     def fit(self, x=None, y=None, **kwargs):
         """`keras.Model.fit`, feeding each of the `d_steps` discriminator updates its own real batch.
 
@@ -379,61 +339,9 @@ class GAN(keras.Model):
         Returns:
             The `History` of `keras.Model.fit`.
         """
-        if not self.compiled:
-            raise RuntimeError("call GAN.compile(d_optimizer=..., g_optimizer=...) before fit()")
-        if isinstance(x, tf.data.Dataset):
-            kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; Keras warns otherwise
-            if self.d_steps > 1:
-                x = group_real_batches(x, self.d_steps)
+        if isinstance(x, tf.data.Dataset) and self.d_steps > 1:
+            x = group_real_batches(x, self.d_steps)
         return super().fit(x, y, **kwargs)
-
-    def _make_function(self, step_function):
-        strategy = self.distribute_strategy
-        self._xla_per_replica = bool(self.jit_compile) and isinstance(
-            strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy))
-        if (self.steps_per_execution == 1 and not self._xla_per_replica) or self.run_eagerly:
-            return super()._make_function(step_function)
-        # Keras 3.15's loop of several steps per call fails under every tf.distribute strategy ("You must feed a
-        # value for placeholder tensor 'while/cond/Placeholder'"); this loop avoids its lazily typed Optional.
-        if self.jit_compile and not self._xla_per_replica:
-            step_function = tf.function(step_function, jit_compile=True)
-
-        def one_step(data):  # inlined: a nested tf.function running the strategy fails inside the loop's cond
-            outputs = strategy.run(step_function, args=(data,))
-            return tf.nest.map_structure(lambda value: tf.reshape(strategy.reduce("MEAN", value, axis=None), []),
-                                         outputs)
-
-        @tf.function(reduce_retracing=True, jit_compile=False)
-        def steps(iterator):
-            outputs = one_step(iterator.get_next())
-            for _ in tf.range(self.steps_per_execution - 1):
-                optional = iterator.get_next_as_optional()
-                if not optional.has_value():
-                    break
-                outputs = one_step(optional.get_value())
-            return outputs
-
-        def function(iterator):
-            try:
-                return steps(iterator)
-            except tf.errors.OutOfRangeError:
-                raise StopIteration from None
-
-        return function
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras peeks at a batch and reduces it eagerly here, which breaks under MultiWorkerMirroredStrategy
-        # (keras-team/keras#20585); a GAN needs no data to build: networks are built and optimizers are
-        # built on their own variables inside the strategy's scope.
-        with self.distribute_strategy.scope():
-            self.build_optimizers()
-
-    def build_optimizers(self):
-        """Creates both optimizers' slot variables (needed before loading optimizer state)."""
-        if not self.d_optimizer.built:
-            self.d_optimizer.build(self.discriminator.trainable_variables)
-        if not self.g_optimizer.built:
-            self.g_optimizer.build(self.generator.trainable_variables)
 
     def latents(self, num, seed=0, stream=0):
         """`num` latent vectors z ~ N(0, I), `[num, latent_dim]`, the same for the same `(seed, stream)`."""
@@ -474,8 +382,6 @@ class GAN(keras.Model):
     def get_config(self):
         return {
             **super().get_config(),
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "latent_dim": self.latent_dim,
             "seed": self.seed,
             "output_range": None if self.output_range is None else list(self.output_range),
@@ -483,30 +389,9 @@ class GAN(keras.Model):
             "ema_decay": self.ema_decay,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
-        return cls(**config)
-
     def get_compile_config(self):
-        if not self.compiled:
-            return {}
-        return {
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "loss": self.loss_name,
-            "d_steps": self.d_steps,
-            "penalties": dict(self.penalties),
-            "label_smoothing": self.label_smoothing,
-            "augment": list(self.augment),
-            **self._compile_kwargs,
-        }
-
-    def compile_from_config(self, config):
-        config = dict(config)
-        config["d_optimizer"] = keras.saving.deserialize_keras_object(config["d_optimizer"])
-        config["g_optimizer"] = keras.saving.deserialize_keras_object(config["g_optimizer"])
-        self.compile(**config)
-        self.build_optimizers()
+        config = super().get_compile_config()
+        if not config:
+            return config
+        return {**config, "loss": self.loss_name, "d_steps": self.d_steps, "penalties": dict(self.penalties),
+                "label_smoothing": self.label_smoothing, "augment": list(self.augment)}

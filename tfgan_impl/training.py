@@ -16,12 +16,13 @@ import tensorflow as tf
 
 from tfgan_impl import callbacks as callbacks_module
 from tfgan_impl import config as config_module
-from tfgan_impl import data, distribute, images, latent, networks
+from tfgan_impl import data, distribute, images, latent, networks, paired
 from tfgan_impl.batches import packed_shape, real_images_of
 from tfgan_impl.conditional import ACGAN, ConditionalGAN
 from tfgan_impl.errors import DivergenceError, UserError
 from tfgan_impl.gan import GAN
 from tfgan_impl.semi_supervised import IMAGES, SemiSupervisedGAN, make_semi_supervised_dataset
+from tfgan_impl.translation import Pix2Pix
 
 RUN_INFO = "run.json"
 # train.* keys a resumed run may change: how long and how it trains, not what it trains.
@@ -129,8 +130,9 @@ def prepare_run_dir(run_dir, config):
     images.write_atomically(stored_path, lambda temporary: config_module.dump(config, temporary))
 
 
-def make_callbacks(run_dir, config, global_batch_size):
-    """The callbacks of a CLI run, loggers last so they see the throughput figures."""
+def make_callbacks(run_dir, config, global_batch_size, grid_pairs=None):
+    """The callbacks of a CLI run, loggers last so they see the throughput figures; translators show
+    `grid_pairs` (inputs, targets) translated instead of samples from noise."""
     train, evaluate = config.train, config.evaluate
     evaluation = []
     if evaluate.metrics:
@@ -142,7 +144,10 @@ def make_callbacks(run_dir, config, global_batch_size):
         callbacks_module.Throughput(global_batch_size * train.d_steps),
         callbacks_module.TerminateOnDivergence(),
         callbacks_module.SampleGrid(os.path.join(run_dir, "samples"), every=train.sample_every,
-                                    num=train.num_samples, seed=config.seed, log_dir=os.path.join(run_dir, "logs")),
+                                    num=train.num_samples, seed=config.seed, log_dir=os.path.join(run_dir, "logs"))
+        if grid_pairs is None else
+        callbacks_module.TranslationGrid(os.path.join(run_dir, "samples"), *grid_pairs, every=train.sample_every,
+                                         log_dir=os.path.join(run_dir, "logs")),
         *evaluation,
         callbacks_module.Checkpoint(os.path.join(run_dir, "checkpoints"), keep=train.keep_checkpoints),
         callbacks_module.MetricsCSV(os.path.join(run_dir, "metrics.csv")),
@@ -190,8 +195,17 @@ def train(config, run_dir, verbose="auto", strategy=None):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _train(config, run_dir, strategy, verbose, chief):
-    seed_everything(config)
+def _training_data(config):
+    """`(dataset, run information, marginals, grid pairs)` of a config: what `_train` feeds and records."""
+    if config.model.type in config_module.TRANSLATORS:
+        inputs, targets = _pairs(config, config.data.split)
+        dataset = paired.make_paired_dataset(inputs, targets, config.data.batch_size,
+                                             output_range=config.model.output_range, jitter=config.data.jitter,
+                                             seed=config.seed, shuffle_buffer=config.data.shuffle_buffer)
+        info = {"input_shape": list(inputs.shape[1:]), "sample_shape": list(targets.shape[1:]),
+                "source": config.data.source, "num_classes": None}
+        shown = min(config.train.num_samples, len(inputs))
+        return dataset, info, None, (inputs[:shown], targets[:shown])
     source = data.load_source(config.data.source, config.data.split, config.data.data_dir, config.data.image_size)
     conditional = config.model.type in ("cgan", "acgan")
     if config.model.type == "sgan":
@@ -207,20 +221,69 @@ def _train(config, run_dir, strategy, verbose, chief):
         if conditional:
             dataset = dataset.map(lambda images, labels: (images, tf.cast(labels, tf.int32)))
         sample_shape = real_images_of(dataset.element_spec).shape[1:].as_list()
-    if config.data.batch_size % strategy.num_replicas_in_sync:
-        raise UserError(f"data.batch_size: the global batch {config.data.batch_size} does not split evenly over "
-                        f"{strategy.num_replicas_in_sync} replicas")
     num_classes = source.num_classes if config.model.type != "gan" else None
-    if config.train.steps_per_epoch:
-        dataset = dataset.repeat()  # epochs of a fixed step count run across the data's end
-    prepare_run_dir(run_dir, config)
-    images.write_text(os.path.join(run_dir, RUN_INFO), json.dumps(
-        {"sample_shape": sample_shape, "source": source.name, "num_classes": num_classes}))
     marginals = None
     if config.model.generator.get("output_bias") == "marginals" and source.images is not None:
         marginals = data.to_unit_interval(source.images).mean(axis=0)
+    return dataset, {"sample_shape": sample_shape, "source": source.name, "num_classes": num_classes}, marginals, None
+
+
+def _pairs(config, split):
+    inputs, targets = paired.load_pairs(config.data.source, split, config.data.data_dir, config.data.image_size)
+    return (inputs, targets) if config.data.direction == "a_to_b" else (targets, inputs)
+
+
+def build_model(config, info, marginals=None):
+    """The uncompiled model of a config and its run information (`run.json`): a GAN or a translator."""
+    if config.model.type in config_module.TRANSLATORS:
+        return build_translator(config, info["input_shape"], info["sample_shape"])
+    return build_gan(config, info["sample_shape"], marginals, info.get("num_classes"))
+
+
+def build_translator(config, input_shape, target_shape):
+    """The Pix2Pix model of a config for inputs of `input_shape` and targets of `target_shape` ([H, W, C])."""
+    input_shape, target_shape = [int(d) for d in input_shape], [int(d) for d in target_shape]
+    derived = {"generator": {"image_shape": input_shape, "output_channels": target_shape[-1]},
+               "discriminator": {"image_shape": input_shape, "target_channels": target_shape[-1]}}
+    built = []
+    with distribute.precision(config.train.precision):
+        for kind, registry in (("generator", networks.GENERATORS), ("discriminator", networks.DISCRIMINATORS)):
+            spec = dict(getattr(config.model, kind))
+            builder = registry[spec.pop("name")]
+            try:
+                built.append(builder(**_builder_args(builder, derived[kind]), **spec))
+            except (ValueError, TypeError) as error:
+                raise UserError(f"model.{kind}: {error}") from None
+    model = Pix2Pix(*built, l1_weight=config.train.l1_weight, output_range=config.model.output_range)
+    if config.train.synchronized_batch_norm:
+        for network in built:
+            networks.synchronize_batch_norm(network)
+    return model
+
+
+def compile_model(model, config):
+    """Compiles a GAN (`compile_gan`) or a translator with the optimizers and schedule of `config.train`."""
+    if not isinstance(model, Pix2Pix):
+        return compile_gan(model, config)
+    train = config.train
+    model.compile(d_optimizer=config_module.make_optimizer(train.d_optimizer, "train.d_optimizer"),
+                  g_optimizer=config_module.make_optimizer(train.g_optimizer, "train.g_optimizer"),
+                  jit_compile=train.jit_compile, steps_per_execution=train.steps_per_execution)
+    return model
+
+
+def _train(config, run_dir, strategy, verbose, chief):
+    seed_everything(config)
+    dataset, info, marginals, grid_pairs = _training_data(config)
+    if config.data.batch_size % strategy.num_replicas_in_sync:
+        raise UserError(f"data.batch_size: the global batch {config.data.batch_size} does not split evenly over "
+                        f"{strategy.num_replicas_in_sync} replicas")
+    if config.train.steps_per_epoch:
+        dataset = dataset.repeat()  # epochs of a fixed step count run across the data's end
+    prepare_run_dir(run_dir, config)
+    images.write_text(os.path.join(run_dir, RUN_INFO), json.dumps(info))
     with strategy.scope():
-        gan = compile_gan(build_gan(config, sample_shape, marginals, num_classes), config)
+        gan = compile_model(build_model(config, info, marginals), config)
         gan.build_optimizers()  # creating variables is a collective step: every worker does it, in scope
     # Outside the scope: Keras's loader creates a reference optimizer, which only the chief would do in scope.
     initial_epoch = callbacks_module.restore_latest(gan, os.path.join(run_dir, "checkpoints"))
@@ -233,7 +296,7 @@ def _train(config, run_dir, strategy, verbose, chief):
         return gan
     if initial_epoch and chief:
         print(f"{run_dir}: resuming after epoch {initial_epoch}")
-    callbacks = make_callbacks(run_dir, config, config.data.batch_size)
+    callbacks = make_callbacks(run_dir, config, config.data.batch_size, grid_pairs)
     accuracy = None
     if isinstance(gan, SemiSupervisedGAN):
         accuracy = _held_out_accuracy(config)
@@ -290,7 +353,7 @@ def load_run(run_dir):
     config = config_module.load(config_path)
     with open(info_path) as stream:
         info = json.load(stream)
-    gan = compile_gan(build_gan(config, info["sample_shape"], num_classes=info.get("num_classes")), config)
+    gan = compile_model(build_model(config, info), config)
     if callbacks_module.restore_latest(gan, os.path.join(run_dir, "checkpoints")) == 0:
         raise UserError(f"{run_dir}: no checkpoint yet (train for at least one epoch)")
     return gan
@@ -350,6 +413,36 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8):
             raise UserError(f"{path}: {error}; write .npy instead") from None
         images.save_png(picture, path)
     return len(samples)
+
+
+def translate_files(model, source, out_dir):
+    """Translates an image file, or every PNG/JPEG of a directory, into PNGs of the same names in `out_dir`.
+
+    Images are resized to the model's input size and converted to its number of channels (grey <-> RGB).
+
+    Returns:
+        The number of images written.
+    """
+    if os.path.isdir(source):
+        paths = [os.path.join(source, name) for name in paired._image_files(source)]
+    elif os.path.isfile(source):
+        paths = [source]
+    else:
+        raise UserError(f"--input {source}: no such file or directory")
+    height, width, channels = model.generator.input_shape[1:]
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise UserError(f"--out {out_dir}: translations go into a directory, and this is a file")
+    for path in paths:
+        image = tf.convert_to_tensor(paired._decode(path))
+        if image.shape[-1] == 4:  # PNG alpha
+            image = image[..., :3]
+        if image.shape[-1] != channels:
+            image = tf.image.rgb_to_grayscale(image) if channels == 1 else tf.image.grayscale_to_rgb(image)
+        image = tf.image.resize(image, [height, width], antialias=True)
+        translated = model.translate(image.numpy()[None])[0]
+        name = os.path.splitext(os.path.basename(path))[0] + ".png"
+        images.save_png(np.round(translated * 255.0).astype(np.uint8), os.path.join(out_dir, name))
+    return len(paths)
 
 
 def supervised_baseline(config, verbose=0):

@@ -1,0 +1,220 @@
+"""Pix2Pix: U-Net and PatchGAN shapes, pair sources and jitter, saving, and learning edges of Fashion-MNIST."""
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tests.conftest import FASHION_MNIST_DIR
+from tfgan_impl import cli, paired, training
+from tfgan_impl.errors import DataError
+from tfgan_impl.networks.pix2pix import patch_discriminator, unet_generator
+from tfgan_impl.translation import Pix2Pix
+
+
+def tiny_pix2pix(seed=0, l1_weight=100.0):
+    keras.utils.set_random_seed(seed)
+    model = Pix2Pix(unet_generator([16, 16, 1], base_filters=4, max_filters=16),
+                    patch_discriminator([16, 16, 1], base_filters=4, num_layers=2), l1_weight=l1_weight)
+    model.compile(d_optimizer=keras.optimizers.Adam(2e-4, 0.5), g_optimizer=keras.optimizers.Adam(2e-4, 0.5))
+    return model
+
+
+def test_unet_and_patchgan_shapes():
+    generator = unet_generator([32, 32, 3], output_channels=1, base_filters=8)
+    assert generator.output_shape == (None, 32, 32, 1)
+    # The encoder goes down to 1x1 (5 stride-2 layers for 32x32) and every encoder layer but the innermost
+    # feeds a decoder layer through a skip connection.
+    assert sum(isinstance(layer, keras.layers.Concatenate) for layer in generator.layers) == 4
+    assert sum(isinstance(layer, keras.layers.Dropout) for layer in generator.layers) == 3
+    discriminator = patch_discriminator([32, 32, 3], target_channels=1, base_filters=8, num_layers=2)
+    assert discriminator.output_shape == (None, 8, 8, 1)  # one logit per patch
+    with pytest.raises(ValueError, match="power of two of at least 8, got \\[28, 28, 1\\]"):
+        unet_generator([28, 28, 1])
+    with pytest.raises(ValueError, match="num_layers must be at least 1"):
+        patch_discriminator([16, 16, 1], num_layers=4)
+
+
+def test_jitter_crops_and_mirrors_both_images_alike():
+    rng = np.random.default_rng(0)
+    images = rng.random((8, 16, 16, 1)).astype(np.float32)
+    batches = list(paired.make_paired_dataset(images, images, batch_size=4, seed=1).take(2))
+    for inputs, targets in batches:
+        assert inputs.shape == (4, 16, 16, 1) and inputs.dtype == tf.float32
+        np.testing.assert_array_equal(inputs.numpy(), targets.numpy())  # same crop and flip for both
+        assert inputs.numpy().min() >= -1.0 and inputs.numpy().max() <= 1.0
+    jittered = np.concatenate([b[0].numpy() for b in batches])
+    plain = images * 2 - 1
+    # Every jittered image differs from every original (a shifted crop), so jitter did something.
+    assert all(not any(np.allclose(j, p) for p in plain) for j in jittered)
+    unjittered = next(iter(paired.make_paired_dataset(images, images, 8, jitter=False, shuffle_buffer=0)))[0]
+    np.testing.assert_allclose(unjittered.numpy(), plain, atol=1e-6)
+
+
+def write_png(path, array):
+    Image.fromarray(array).save(path)
+
+
+def test_pair_sources(tmp_path):
+    rng = np.random.default_rng(0)
+    side = tmp_path / "side"
+    side.mkdir()
+    for index in range(3):
+        write_png(side / f"{index}.png", rng.integers(0, 256, (8, 16, 3), dtype=np.uint8))
+    inputs, targets = paired.load_pairs(f"pairs:{side}")
+    assert inputs.shape == targets.shape == (3, 8, 8, 3)
+    first = np.asarray(Image.open(side / "0.png"), np.float32) / 255
+    np.testing.assert_allclose(inputs[0], first[:, :8])
+    np.testing.assert_allclose(targets[0], first[:, 8:])
+
+    folder_a, folder_b = tmp_path / "a", tmp_path / "b"
+    folder_a.mkdir()
+    folder_b.mkdir()
+    for name in ("x.png", "y.png"):
+        write_png(folder_a / name, rng.integers(0, 256, (8, 8), dtype=np.uint8))
+        write_png(folder_b / name, rng.integers(0, 256, (8, 8), dtype=np.uint8))
+    inputs, targets = paired.load_pairs(f"pairs:{folder_a},{folder_b}")
+    assert inputs.shape == targets.shape == (2, 8, 8, 1)
+    write_png(folder_b / "z.png", rng.integers(0, 256, (8, 8), dtype=np.uint8))
+    with pytest.raises(DataError, match="1 files have no partner of the same name, e.g. z.png"):
+        paired.load_pairs(f"pairs:{folder_a},{folder_b}")
+
+    np.savez(tmp_path / "d.npz", x=rng.integers(0, 256, (5, 8, 8, 1), dtype=np.uint8))
+    images, edge_maps = paired.load_pairs(f"edges:npz:{tmp_path / 'd.npz'}")
+    assert images.shape == edge_maps.shape == (5, 8, 8, 1)
+    assert 0.0 <= edge_maps.min() and edge_maps.max() <= 1.0 and edge_maps.std() > 0
+    with pytest.raises(DataError, match="unknown pair source 'edges:'"):
+        paired.load_pairs("edges:")
+
+
+def test_sobel_edges_mark_a_step():
+    image = np.zeros((1, 8, 8, 1), np.float32)
+    image[:, :, 4:] = 1.0
+    edge_map = paired.sobel_edges(image)[0, :, :, 0]
+    assert edge_map[4, 3] == edge_map[4, 4] == 1.0  # both sides of the step, a unit step's magnitude
+    assert edge_map[4, 0] == edge_map[4, 7] == 0.0
+
+
+def test_saves_and_loads_with_keras(tmp_path):
+    model = tiny_pix2pix()
+    images = tf.random.stateless_uniform([8, 16, 16, 1], seed=[0, 0], minval=-1.0, maxval=1.0)
+    model.fit(tf.data.Dataset.from_tensor_slices((images, -images)).batch(4), epochs=1, verbose=0)
+    path = str(tmp_path / "pix2pix.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    assert isinstance(loaded, Pix2Pix) and loaded.l1_weight == 100.0
+    assert int(loaded.g_optimizer.iterations.numpy()) == 2
+    np.testing.assert_allclose(loaded(images), model(images), atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR), reason="needs apt-get install dataset-fashion-mnist")
+def test_learns_edge_maps_of_fashion_mnist():
+    """After 3 epochs on 1,792 pairs (168 updates), the held-out L1 to the true edge maps falls below the
+    identity mapping's (an edge map is far from its image) and well below the untrained network's."""
+    images, edge_maps = paired.load_pairs("edges:fashion_mnist", "train[:1792]", image_size=[32, 32])
+    held_out_images, held_out_edges = paired.load_pairs("edges:fashion_mnist", "test[:256]", image_size=[32, 32])
+    keras.utils.set_random_seed(0)
+    model = Pix2Pix(unet_generator([32, 32, 1], base_filters=16, max_filters=128),
+                    patch_discriminator([32, 32, 1], base_filters=16, num_layers=2))
+    model.compile(d_optimizer=keras.optimizers.Adam(2e-4, 0.5), g_optimizer=keras.optimizers.Adam(2e-4, 0.5))
+    dataset = paired.make_paired_dataset(images, edge_maps, batch_size=32, seed=0)
+
+    def held_out_l1():
+        return float(np.abs(model.translate(held_out_images) - held_out_edges).mean())
+
+    untrained, identity = held_out_l1(), float(np.abs(held_out_images - held_out_edges).mean())
+    history = model.fit(dataset, epochs=3, verbose=0).history
+    trained = held_out_l1()
+    assert all(np.isfinite(values[-1]) for values in history.values())
+    assert trained < 0.8 * identity, (trained, identity)
+    assert trained < 0.6 * untrained, (trained, untrained)
+    assert 0.0 < history["d_real"][-1] < 1.0 and history["g_adversarial"][-1] > 0  # the adversary took part
+
+
+PIX2PIX = os.path.join(os.path.dirname(__file__), "..", "configs", "pix2pix_edges_fashion_mnist.yaml")
+
+
+@pytest.fixture(scope="module")
+def translator_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pix2pix")
+    np.savez(root / "d.npz", x=np.random.default_rng(0).integers(0, 256, (64, 12, 12, 1), dtype=np.uint8))
+    run_dir = str(root / "run")
+    settings = [f"data.source=edges:npz:{root / 'd.npz'}", "data.split=train", "data.image_size=[16, 16]",
+                "data.batch_size=8", "model.generator.base_filters=4", "model.discriminator.base_filters=4",
+                "train.num_samples=3", "train.g_optimizer.learning_rate=0.02"]  # outputs far from constant
+    assert cli.main(["train", PIX2PIX, "--out", run_dir, "--epochs", "1", "--steps-per-epoch", "3", "--verbose", "0",
+                     *[arg for setting in settings for arg in ("--set", setting)]]) == 0
+    return run_dir
+
+
+def test_cli_trains_samples_and_exports_a_translator(translator_run, tmp_path, capsys):
+    with open(os.path.join(translator_run, "run.json")) as stream:
+        assert json.load(stream)["input_shape"] == [16, 16, 1]
+    grid = np.asarray(Image.open(os.path.join(translator_run, "samples", "epoch_001.png")))
+    assert grid.shape[:2] == (48, 48)  # three rows of input | translation | target, 16x16 each
+    assert not np.array_equal(grid[:, :16], grid[:, 32:])  # images differ from their edge maps
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    write_png(inputs / "grey.png", np.random.default_rng(1).integers(0, 256, (20, 20), dtype=np.uint8))
+    write_png(inputs / "colour.png", np.random.default_rng(2).integers(0, 256, (16, 16, 3), dtype=np.uint8))
+    assert cli.main(["sample", translator_run, "--input", str(inputs), "--out", str(tmp_path / "out")]) == 0
+    assert sorted(os.listdir(tmp_path / "out")) == ["colour.png", "grey.png"]
+    assert np.asarray(Image.open(tmp_path / "out" / "grey.png")).shape == (16, 16)
+    assert cli.main(["sample", translator_run, "--num", "4", "--out", str(tmp_path / "x.png")]) == 2
+    assert "is a translator: give --input IMAGE_OR_DIR" in capsys.readouterr().err
+
+    model = training.load_run(translator_run)
+    images = np.random.default_rng(3).random((4, 16, 16, 1)).astype(np.float32)
+    expected = model.translate(images)
+    assert expected.std() > 0.01
+    out = str(tmp_path / "models")
+    for export_format in ("saved_model", "tflite", "onnx"):
+        assert cli.main(["export", translator_run, "--format", export_format, "--out", out]) == 0
+    serve = tf.saved_model.load(os.path.join(out, "1")).signatures["serving_default"]
+    np.testing.assert_allclose(serve(images=tf.constant(images))["images"].numpy(), expected, atol=1e-5)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"input images must have shape \[batch, 16, 16, 1\]"):
+        serve(images=tf.zeros([1, 8, 8, 1]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"input images must lie in \[0, 1\]"):
+        serve(images=tf.fill([1, 16, 16, 1], 255.0))
+    with open(os.path.join(out, "2", "tfgan_impl.json")) as stream:
+        assert json.load(stream)["task"] == "translation"
+    from tests.test_export import tflite_images
+
+    lite = tflite_images(os.path.join(out, "2", "generator.tflite"), images=images)
+    np.testing.assert_allclose(lite, expected, atol=1e-4)
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(os.path.join(out, "3", "generator.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(["translated"], {"images": images})[0], expected, atol=1e-4)
+
+
+def test_two_replicas_train_like_one_device():
+    """Losses are scaled by the global batch: with dropout off and synchronized batch norm (whose statistics
+    then cover the global batch), two replicas take the steps one device takes."""
+    from tests.test_distribute import max_difference, mirrored
+    from tfgan_impl import networks
+
+    def train(strategy):
+        with strategy.scope():
+            keras.utils.set_random_seed(5)
+            model = Pix2Pix(unet_generator([16, 16, 1], base_filters=4, max_filters=8, dropout=0.0),
+                            patch_discriminator([16, 16, 1], base_filters=4, num_layers=2))
+            for network in (model.generator, model.discriminator):
+                networks.synchronize_batch_norm(network)
+            model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
+        initial = [w.numpy() for w in model.weights]
+        images = tf.random.stateless_uniform([16, 16, 16, 1], seed=[1, 2], minval=-1.0, maxval=1.0)
+        model.fit(tf.data.Dataset.from_tensor_slices((images, tf.reverse(images, [2]))).batch(8), epochs=2,
+                  verbose=0)
+        return initial, [w.numpy() for w in model.weights]
+
+    initial, single = train(tf.distribute.get_strategy())
+    _, replicated = train(mirrored())
+    assert max_difference(single, initial) > 1e-3  # training moved the weights
+    assert max_difference(single, replicated) < 1e-4

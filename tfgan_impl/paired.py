@@ -1,0 +1,159 @@
+"""Paired image data for translation (Pix2Pix): where pairs come from, and the paper's random jitter.
+
+Pair sources (images in [0, 1], float32, `[n, H, W, C]` each):
+
+    `edges:SOURCE`        each image of an image source (see `tfgan_impl.data`) paired with its Sobel edge map;
+                          the offline task of our tests (`edges:fashion_mnist`)
+    `pairs:DIR`           side-by-side A|B images in one file each, the layout of the original pix2pix data sets
+    `pairs:DIR_A,DIR_B`   two folders whose files of the same name form a pair
+"""
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_impl import data as data_module
+from tfgan_impl.errors import DataError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+def sobel_edges(images):
+    """Edge maps in [0, 1]: the Sobel gradient magnitude of images in [0, 1], averaged over channels and
+    divided by 4 (a unit step's magnitude), clipped to 1.
+
+    Args:
+        images: `[n, H, W, C]` in [0, 1].
+
+    Returns:
+        float32 numpy `[n, H, W, 1]`.
+    """
+    gradients = tf.image.sobel_edges(tf.convert_to_tensor(images, tf.float32))  # [n, H, W, C, 2]
+    magnitude = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=-1))
+    return tf.clip_by_value(tf.reduce_mean(magnitude, axis=-1, keepdims=True) / 4.0, 0.0, 1.0).numpy()
+
+
+def _image_files(directory):
+    if not os.path.isdir(directory):
+        raise DataError(f"{directory}: no such directory")
+    names = sorted(name for name in os.listdir(directory) if name.lower().endswith(IMAGE_EXTENSIONS))
+    if not names:
+        raise DataError(f"{directory}: no PNG or JPEG images")
+    return names
+
+
+def _decode(path):
+    try:
+        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError):
+        raise DataError(f"{path}: not a readable PNG or JPEG image") from None
+    return image.numpy().astype(np.float32) / 255.0
+
+
+def _stack(images, what):
+    shapes = {image.shape for image in images}
+    if len(shapes) != 1:
+        raise DataError(f"{what}: images of different shapes {sorted(shapes)[:3]}; set data.image_size")
+    return np.stack(images)
+
+
+def load_side_by_side(directory, image_size=None):
+    """`pairs:DIR`: each file holds A (left half) and B (right half) side by side."""
+    sources, targets = [], []
+    for name in _image_files(directory):
+        image = _decode(os.path.join(directory, name))
+        if image.shape[1] % 2:
+            raise DataError(f"{os.path.join(directory, name)}: an A|B pair needs an even width, got "
+                            f"{image.shape[1]}")
+        half = image.shape[1] // 2
+        sources.append(image[:, :half])
+        targets.append(image[:, half:])
+    return _resize(_stack(sources, directory), image_size), _resize(_stack(targets, directory), image_size)
+
+
+def load_pair_folders(directory_a, directory_b, image_size=None):
+    """`pairs:DIR_A,DIR_B`: files of the same name in the two folders form a pair."""
+    names_a, names_b = _image_files(directory_a), _image_files(directory_b)
+    unmatched = sorted(set(names_a) ^ set(names_b))
+    if unmatched:
+        raise DataError(f"{directory_a},{directory_b}: {len(unmatched)} files have no partner of the same name, "
+                        f"e.g. {unmatched[0]}")
+    sources = [_decode(os.path.join(directory_a, name)) for name in names_a]
+    targets = [_decode(os.path.join(directory_b, name)) for name in names_a]
+    return (_resize(_stack(sources, directory_a), image_size), _resize(_stack(targets, directory_b), image_size))
+
+
+def _resize(images, image_size):
+    if image_size is None or list(images.shape[1:3]) == list(image_size):
+        return images
+    return tf.image.resize(images, image_size, antialias=True).numpy()
+
+
+def load_pairs(source, split="train", data_dir=None, image_size=None):
+    """The `(inputs, targets)` arrays of a pair source (module docstring), in [0, 1].
+
+    Raises:
+        DataError: an unknown or unreadable source, or unpaired files.
+    """
+    kind, _, rest = source.partition(":")
+    if kind == "edges" and rest:
+        opened = data_module.load_source(rest, split, data_dir, image_size)
+        if opened.images is None:
+            raise DataError(f"{source}: edges need an in-memory image source (idx:, folder:, npz:, fashion_mnist)")
+        images = _resize(data_module.to_unit_interval(opened.images), image_size)
+        if images.ndim != 4:
+            raise DataError(f"{source}: expected images [n, H, W, C], got shape {list(images.shape)}")
+        return images, sobel_edges(images)
+    if kind == "pairs" and rest:
+        directories = rest.split(",")
+        if len(directories) == 1:
+            return load_side_by_side(directories[0], image_size)
+        if len(directories) == 2:
+            return load_pair_folders(*directories, image_size=image_size)
+    raise DataError(f"unknown pair source {source!r}; expected edges:SOURCE, pairs:DIR or pairs:DIR_A,DIR_B")
+
+
+def make_paired_dataset(inputs, targets, batch_size, output_range=(-1.0, 1.0), jitter=True, seed=0,
+                        shuffle_buffer=10_000):
+    """Batches of `(input, target)` pairs scaled to `output_range`, with Pix2Pix's random jitter (Isola et al.
+    2017, appendix 6.2: resize by 286/256, crop back at random, mirror at random), the same for both images.
+
+    Args:
+        inputs, targets: `[n, H, W, C]` arrays in [0, 1] of the same height and width.
+        batch_size: the global batch size.
+        output_range: the interval the networks see.
+        jitter: apply the random jitter (training); `False` for evaluation.
+        seed: seed of the shuffle and the jitter.
+        shuffle_buffer: 0 turns shuffling off.
+
+    Returns:
+        A `tf.data.Dataset` of float32 `(inputs, targets)` batches of static size.
+    """
+    if len(inputs) != len(targets) or inputs.shape[1:3] != targets.shape[1:3]:
+        raise DataError(f"pairs: {len(inputs)} inputs of {list(inputs.shape[1:])} and {len(targets)} targets of "
+                        f"{list(targets.shape[1:])} do not pair up")
+    if batch_size > len(inputs):
+        raise DataError(f"pairs: batch size {batch_size} is larger than the data ({len(inputs)} pairs)")
+    low, high = output_range
+    height, width, channels = inputs.shape[1:]
+
+    def scale(images):
+        return tf.cast(images, tf.float32) * (high - low) + low
+
+    def jittered(pair, element_seed):
+        both = tf.concat(pair, axis=-1)
+        bigger = [int(round(height * 286 / 256)), int(round(width * 286 / 256))]
+        both = tf.image.resize(both, bigger, method="nearest")
+        seeds = tf.random.experimental.stateless_split(element_seed, 2)
+        both = tf.image.stateless_random_crop(both, [height, width, both.shape[-1]], seed=seeds[0])
+        both = tf.image.stateless_random_flip_left_right(both, seed=seeds[1])
+        return both[..., :channels], both[..., channels:]
+
+    dataset = tf.data.Dataset.from_tensor_slices((scale(inputs), scale(targets)))
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if jitter:
+        seeds = tf.data.Dataset.random(seed=seed).batch(2).map(lambda s: tf.cast(s, tf.int64))
+        dataset = tf.data.Dataset.zip(dataset, seeds).map(jittered, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return data_module.shard_by_data(dataset)
