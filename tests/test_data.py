@@ -82,6 +82,8 @@ def test_debian_fashion_mnist_via_short_name():
     assert train.images.shape == (60000, 28, 28, 1) and test.images.shape == (10000, 28, 28, 1)
     assert sorted(np.unique(train.labels)) == list(range(10))
     assert train.name == f"idx:{FASHION_MNIST_DIR}"
+    assert train.class_names[0] == "T-shirt/top" and train.class_names[9] == "Ankle boot"
+    assert data.load_source("fashion_mnist", split="train[:10]").class_names == train.class_names
 
 
 def save_png(path, array):

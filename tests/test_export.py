@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from tfgan_impl import cli, training
 from tfgan_impl.errors import UserError
@@ -211,3 +212,23 @@ def test_onnx_without_tf2onnx_is_a_clear_error(trained_run, tmp_path, monkeypatc
     assert cli.main(["export", trained_run, "--format", "onnx", "--out", str(tmp_path / "m")]) == 2
     assert capsys.readouterr().err == "tfgan-impl: error: --format onnx needs tf2onnx: pip install 'tfgan_impl[onnx]'\n"
     assert not os.path.exists(tmp_path / "m")
+
+
+def test_export_embeds_the_class_names(tmp_path):
+    rng = np.random.default_rng(5)
+    for index, name in enumerate(("bright", "dark")):
+        folder = tmp_path / "data" / name
+        folder.mkdir(parents=True)
+        for number in range(16):
+            pixels = rng.integers(0, 60, (8, 8)) + (180 if name == "bright" else 0)
+            Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{number}.png")
+    run_dir = str(tmp_path / "run")
+    assert cli.main(["train", os.path.join(ROOT, "configs", "cgan_fashion_mnist.yaml"), "--out", run_dir,
+                     "--epochs", "1", "--steps-per-epoch", "2", "--verbose", "0",
+                     "--set", f"data.source=folder:{tmp_path / 'data'}", "--set", "data.batch_size=8",
+                     "--set", "model.generator.base_filters=4", "--set", "model.discriminator.base_filters=4",
+                     "--set", "train.num_samples=4"]) == 0
+    out = str(tmp_path / "models")
+    assert cli.main(["export", run_dir, "--out", out]) == 0
+    metadata = json.loads(tf.saved_model.load(os.path.join(out, "1")).signatures["metadata"]()["json"].numpy())
+    assert metadata["class_names"] == ["bright", "dark"] and metadata["num_classes"] == 2

@@ -4,6 +4,7 @@ User mistakes (a missing file, a bad config or flag, bad data) print one line on
 a diverged run exits with code 1.
 """
 import argparse
+import json
 import os
 import sys
 
@@ -159,7 +160,10 @@ def _export(args):
 
     gan = training.load_run(args.run_dir)
     config = config_module.load(os.path.join(args.run_dir, "config.yaml"))
-    path = export.EXPORTERS[args.format](gan, args.out, version=args.version, metadata={"config": config.to_dict()})
+    with open(os.path.join(args.run_dir, training.RUN_INFO)) as stream:
+        class_names = json.load(stream).get("class_names")
+    metadata = {"config": config.to_dict(), **({"class_names": class_names} if class_names else {})}
+    path = export.EXPORTERS[args.format](gan, args.out, version=args.version, metadata=metadata)
     print(f"exported {path}")
     return 0
 

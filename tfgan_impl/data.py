@@ -10,6 +10,7 @@ Sources are strings, as written in configs:
 """
 import concurrent.futures
 import dataclasses
+import typing
 import gzip
 import math
 import os
@@ -29,6 +30,12 @@ LOCAL_COPIES = {
     "mnist": ("/usr/share/datasets/mnist",),
     "fashion_mnist": ("/usr/share/datasets/fashion-mnist",),
 }
+# Class names of the local copies, as TFDS names them (IDX files hold only the ids).
+CLASS_NAMES = {
+    "mnist": [str(digit) for digit in range(10)],
+    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"],
+}
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _IDX_PREFIX = {"train": "train", "test": "t10k"}
 
@@ -44,6 +51,7 @@ class Source:
     tfds_dataset: tf.data.Dataset = None
     has_labels: bool = False
     num_classes: int = 0
+    class_names: typing.Optional[typing.List[str]] = None  # index -> name, where the source knows them
 
 
 def read_idx(path):
@@ -159,7 +167,7 @@ def load_folder(directory, image_size=None):
     has_labels = bool(classes)
     return Source(f"folder:{directory}", len(paths), images=np.stack(arrays),
                   labels=np.asarray(labels, "int64") if has_labels else None, has_labels=has_labels,
-                  num_classes=len(classes))
+                  num_classes=len(classes), class_names=classes or None)
 
 
 def load_npz(path):
@@ -224,7 +232,8 @@ def load_tfds(name, split="train", data_dir=None):
     dataset = dataset.map(lambda ex: (ex[image_key], ex["label"] if has_labels else tf.constant(-1, tf.int64)),
                           num_parallel_calls=tf.data.AUTOTUNE)
     return Source(f"tfds:{name}:{split}", num_examples, tfds_dataset=dataset, has_labels=has_labels,
-                  num_classes=features["label"].num_classes if has_labels else 0)
+                  num_classes=features["label"].num_classes if has_labels else 0,
+                  class_names=list(features["label"].names) if has_labels else None)
 
 
 def mixture_centres(name):
@@ -307,7 +316,7 @@ def load_source(source, split="train", data_dir=None, image_size=None):
         candidates = ((os.path.join(data_dir, source),) if data_dir else ()) + LOCAL_COPIES[source]
         for directory in candidates:
             if os.path.isdir(directory):
-                return load_idx(directory, split)
+                return dataclasses.replace(load_idx(directory, split), class_names=CLASS_NAMES[source])
         return load_tfds(source, split, data_dir)
     raise DataError(f"unknown data source {source!r}; expected tfds:NAME[:SPLIT], idx:DIR, folder:DIR, npz:FILE, "
                     f"or one of {sorted(LOCAL_COPIES) + list(MIXTURES)}")

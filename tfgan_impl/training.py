@@ -225,7 +225,9 @@ def _training_data(config):
     marginals = None
     if config.model.generator.get("output_bias") == "marginals" and source.images is not None:
         marginals = data.to_unit_interval(source.images).mean(axis=0)
-    return dataset, {"sample_shape": sample_shape, "source": source.name, "num_classes": num_classes}, marginals, None
+    info = {"sample_shape": sample_shape, "source": source.name, "num_classes": num_classes,
+            "class_names": source.class_names if num_classes else None}
+    return dataset, info, marginals, None
 
 
 def _pairs(config, split):
