@@ -177,7 +177,7 @@ def test_tflite_and_onnx_agree_with_the_saved_model(trained_run, tmp_path, capsy
     float32 = tflite_images(os.path.join(out, "2", "generator.tflite"), z=z)
     np.testing.assert_allclose(float32, expected, atol=1e-4)
     float16 = tflite_images(os.path.join(out, "2", "generator_float16.tflite"), z=z)
-    np.testing.assert_allclose(float16, expected, atol=1e-3)  # float16 weights: about 3 significant digits
+    np.testing.assert_allclose(float16, expected, atol=1e-4)
     assert weight_dtypes(os.path.join(out, "2", "generator_float16.tflite")) >= {np.float16}
     assert np.float16 not in weight_dtypes(os.path.join(out, "2", "generator.tflite"))
 
