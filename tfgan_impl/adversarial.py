@@ -36,8 +36,8 @@ class AdversarialModel(keras.Model):
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
 
     def _computes_in_float16(self):
-        return any(layer.dtype_policy.compute_dtype == "float16"
-                   for network in (self.generator, self.discriminator) for layer in network._flatten_layers())
+        return any(layer.dtype_policy.compute_dtype == "float16" for name in self.GENERATORS + self.DISCRIMINATORS
+                   for layer in getattr(self, name)._flatten_layers())
 
     def fit(self, x=None, y=None, **kwargs):
         """`keras.Model.fit`; a `tf.data.Dataset` is taken as it is (it shuffles itself)."""
@@ -88,12 +88,19 @@ class AdversarialModel(keras.Model):
         with self.distribute_strategy.scope():
             self.build_optimizers()
 
+    # The networks each optimizer trains; CycleGAN trains two of each kind.
+    GENERATORS = ("generator",)
+    DISCRIMINATORS = ("discriminator",)
+
+    def _variables(self, names):
+        return [v for name in names for v in getattr(self, name).trainable_variables]
+
     def build_optimizers(self):
         """Creates both optimizers' slot variables (needed before loading optimizer state)."""
         if not self.d_optimizer.built:
-            self.d_optimizer.build(self.discriminator.trainable_variables)
+            self.d_optimizer.build(self._variables(self.DISCRIMINATORS))
         if not self.g_optimizer.built:
-            self.g_optimizer.build(self.generator.trainable_variables)
+            self.g_optimizer.build(self._variables(self.GENERATORS))
 
     def _logs(self):
         logs = {m.name: m.result() for m in self.metrics}
@@ -112,14 +119,14 @@ class AdversarialModel(keras.Model):
         return self._xla_functions.setdefault(gradients_fn.__name__, tf.function(gradients_fn, jit_compile=True))
 
     def get_config(self):
-        return {**super().get_config(), "generator": keras.saving.serialize_keras_object(self.generator),
-                "discriminator": keras.saving.serialize_keras_object(self.discriminator)}
+        return {**super().get_config(), **{name: keras.saving.serialize_keras_object(getattr(self, name))
+                                            for name in self.GENERATORS + self.DISCRIMINATORS}}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        for name in cls.GENERATORS + cls.DISCRIMINATORS:
+            config[name] = keras.saving.deserialize_keras_object(config[name])
         return cls(**config)
 
     def get_compile_config(self):
