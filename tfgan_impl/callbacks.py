@@ -66,19 +66,20 @@ class SampleGrid(keras.callbacks.Callback):
 
 class TranslationGrid(SampleGrid):
     """Writes rows of input | translation | target for fixed pairs every `every` epochs (a translator's
-    `SampleGrid`): `DIRECTORY/epoch_NNN.png` and TensorBoard images.
+    `SampleGrid`), or input | translation | reconstruction for unpaired translators: `DIRECTORY/epoch_NNN.png`
+    and TensorBoard images.
 
     Args:
         directory: folder for the PNG files.
-        inputs, targets: fixed pairs in [0, 1], `[n, H, W, C]` each.
+        inputs, targets: fixed pairs in [0, 1], `[n, H, W, C]` each; `targets=None` for unpaired translators.
         every: write after every `every`-th epoch.
         log_dir: optional TensorBoard log directory for image summaries.
     """
 
-    def __init__(self, directory, inputs, targets, every=1, log_dir=None):
+    def __init__(self, directory, inputs, targets=None, every=1, log_dir=None):
         super().__init__(directory, every=every, num=len(inputs), log_dir=log_dir)
         self.inputs = np.asarray(inputs, np.float32)
-        self.targets = np.asarray(targets, np.float32)
+        self.targets = None if targets is None else np.asarray(targets, np.float32)
 
     def on_train_begin(self, logs=None):
         if self.log_dir and self._writer is None:
@@ -86,13 +87,12 @@ class TranslationGrid(SampleGrid):
 
     def _samples(self):
         outputs = self.model.translate(self.inputs)
-        if outputs.shape[-1] != self.inputs.shape[-1]:  # e.g. colour to grey: show all three in one mode
-            channels = max(outputs.shape[-1], self.inputs.shape[-1])
-            outputs, inputs, targets = (np.broadcast_to(a, a.shape[:-1] + (channels,)) if a.shape[-1] == 1 else a
-                                        for a in (outputs, self.inputs, self.targets))
-        else:
-            inputs, targets = self.inputs, self.targets
-        return np.stack([inputs, outputs, targets], axis=1).reshape(-1, *outputs.shape[1:]), 3
+        # Unpaired translators (CycleGAN) have no target: the third column is the cycle's reconstruction.
+        targets = self.targets if self.targets is not None else self.model.translate(outputs, inverse=True)
+        columns = (self.inputs, outputs, targets)
+        channels = max(a.shape[-1] for a in columns)  # e.g. colour to grey: show all three in colour
+        columns = [np.broadcast_to(a, a.shape[:-1] + (channels,)) for a in columns]
+        return np.stack(columns, axis=1).reshape(-1, *columns[0].shape[1:]), 3
 
 
 def _weights_finite(model):

@@ -83,7 +83,7 @@ def _strategy_of(config_path, overrides):
 
 def _sample(args):
     from tfgan_impl import training
-    from tfgan_impl.translation import Pix2Pix
+    from tfgan_impl.translation import CycleGAN, Pix2Pix
 
     labels = None
     if args.labels is not None:
@@ -92,12 +92,15 @@ def _sample(args):
         except ValueError:
             raise UserError(f"--labels {args.labels!r}: expected comma-separated class ids, e.g. 0,1,2") from None
     gan = training.load_run(args.run_dir)
-    if isinstance(gan, Pix2Pix) or args.input is not None:
-        if not isinstance(gan, Pix2Pix):
+    translator = isinstance(gan, (Pix2Pix, CycleGAN))
+    if translator or args.input is not None or args.inverse:
+        if not translator:
             raise UserError(f"--input: {args.run_dir} generates from noise; only translator runs take input images")
         if args.input is None:
             raise UserError(f"{args.run_dir} is a translator: give --input IMAGE_OR_DIR and --out DIR")
-        count = training.translate_files(gan, args.input, args.out)
+        if args.inverse and not isinstance(gan, CycleGAN):
+            raise UserError(f"--inverse: {args.run_dir} translates one way only (only CycleGAN runs go back)")
+        count = training.translate_files(gan, args.input, args.out, inverse=args.inverse)
         print(f"wrote {count} translations to {args.out}")
         return 0
     count = training.write_samples(gan, args.num, args.seed, args.out, labels=labels, interpolate=args.interpolate,
@@ -198,6 +201,7 @@ def make_parser():
     sample.add_argument("--steps", type=int, default=8, help="samples per interpolation path")
     sample.add_argument("--input", help="translator runs: an image file or a directory of images to translate "
                         "(--out is then a directory)")
+    sample.add_argument("--inverse", action="store_true", help="CycleGAN runs: translate from B to A")
     sample.set_defaults(handler=_sample)
 
     evaluate = commands.add_parser("evaluate", help="score a run or a .npy file of samples (prints JSON)")

@@ -12,18 +12,18 @@ import typing
 import keras
 import yaml
 
-from tfgan_impl import augment, distribute, losses, networks, penalties
+from tfgan_impl import augment, distribute, losses, networks, penalties, schedules  # noqa: F401 (registers)
 from tfgan_impl.errors import ConfigError
 
 # Builder arguments filled from the data and the model section, never from a network's options.
 DERIVED_NETWORK_ARGS = ("latent_dim", "output_shape", "image_shape", "input_shape", "num_classes", "conditioning",
-                        "output_channels", "target_channels")
+                        "output_channels", "target_channels", "conditional")
 
 # model.type -> how labels reach the networks: unconditional, labels into both (cGAN), a class head (ACGAN),
 # a K-class discriminator trained on a few labels (semi-supervised GAN); or image-to-image translation on
-# pairs (Pix2Pix).
-MODEL_TYPES = ("gan", "cgan", "acgan", "sgan", "pix2pix")
-TRANSLATORS = ("pix2pix",)
+# pairs (Pix2Pix) or between two unpaired domains (CycleGAN).
+MODEL_TYPES = ("gan", "cgan", "acgan", "sgan", "pix2pix", "cyclegan")
+TRANSLATORS = ("pix2pix", "cyclegan")
 
 
 @dataclasses.dataclass
@@ -63,6 +63,9 @@ class TrainConfig:
     class_loss_weight: float = 1.0   # ACGAN's auxiliary class loss weight
     supervised_weight: float = 1.0   # the semi-supervised GAN's labelled cross-entropy weight
     l1_weight: float = 100.0         # Pix2Pix's lambda, the weight of the L1 distance to the target
+    cycle_weight: float = 10.0       # CycleGAN's lambda, the weight of cycle consistency
+    identity_weight: float = 0.5     # CycleGAN's identity loss, relative to lambda
+    pool_size: int = 50              # CycleGAN's history of generated images per domain
     d_optimizer: dict = dataclasses.field(default_factory=lambda: {"name": "adam", "learning_rate": 2e-4,
                                                                    "beta_1": 0.5})
     g_optimizer: dict = dataclasses.field(default_factory=lambda: {"name": "adam", "learning_rate": 2e-4,
@@ -239,14 +242,15 @@ def validate(config):
         _check((name in names) == translator,
                f"model.{kind}.name: {name!r} " + (f"cannot translate images (model.type {model.type!r} needs one of "
                                                     f"{', '.join(names)})" if translator else
-                                                    f"is for translators (model.type pix2pix), not {model.type!r}"))
+                                                    f"is for translators (model.type pix2pix or cyclegan), not {model.type!r}"))
     _check(not translator or model.output_range is not None,
            "model.output_range: a translator needs an image range, e.g. [-1, 1], not null")
     _check(not translator or model.ema_decay is None, "model.ema_decay: translators keep no moving average")
     _check(not translator or not config.evaluate.metrics,
            "evaluate.metrics: the sample metrics are for generators of noise; a translator reports held-out l1")
     _check(data.direction in ("a_to_b", "b_to_a"), f"data.direction: expected a_to_b or b_to_a, got {data.direction!r}")
-    _check(train.l1_weight >= 0, f"train.l1_weight: expected 0 or more, got {train.l1_weight}")
+    for key in ("l1_weight", "cycle_weight", "identity_weight", "pool_size"):
+        _check(getattr(train, key) >= 0, f"train.{key}: expected 0 or more, got {getattr(train, key)}")
     _check(data.batch_size > 0, f"data.batch_size: expected a positive integer, got {data.batch_size}")
     _check(data.image_size is None or (len(data.image_size) == 2 and min(data.image_size) > 0),
            f"data.image_size: expected [height, width] of positive integers, or null, got {data.image_size}")

@@ -132,11 +132,15 @@ class ConditionalGeneratorModule(GeneratorModule):
 
 class TranslatorModule(_ExportModule):
     """The exported object of an image-to-image translator: `serving_default` takes `images` in [0, 1]
-    `[batch, H, W, C]` and gives the translated `images` in [0, 1] (and `images_uint8`)."""
+    `[batch, H, W, C]` and gives the translated `images` in [0, 1] (and `images_uint8`); a CycleGAN's adds
+    `inverse`, the same from domain B to A."""
 
-    def __init__(self, model, metadata):
-        super().__init__(model.generator, model.output_range, metadata)
-        self.input_shape = [int(d) for d in model.generator.input_shape[1:]]
+    def __init__(self, model, metadata, generator=None):
+        super().__init__(generator or model.generator, model.output_range, metadata)
+        self.input_shape = [int(d) for d in self.generator.input_shape[1:]]
+        # CycleGAN's B -> A generator serves the `inverse` signature.
+        inverse = getattr(model, "inverse_generator", None) if generator is None else None
+        self.inverse = None if inverse is None else TranslatorModule(model, metadata, generator=inverse)
 
     @tf.function
     def translate(self, images):
@@ -151,11 +155,15 @@ class TranslatorModule(_ExportModule):
         return self._to_outputs(self.generator(images * (high - low) + low, training=False))
 
     def signatures(self):
-        return {
+        signatures = {
             "serving_default": self.translate.get_concrete_function(
                 tf.TensorSpec([None, None, None, None], tf.float32, name="images")),
             "metadata": self.metadata.get_concrete_function(),
         }
+        if self.inverse is not None:
+            signatures["inverse"] = self.inverse.translate.get_concrete_function(
+                tf.TensorSpec([None, None, None, None], tf.float32, name="images"))
+        return signatures
 
 
 def _module(model, description):

@@ -1,4 +1,4 @@
-"""Paired image data for translation (Pix2Pix): where pairs come from, and the paper's random jitter.
+"""Image data for translation: pairs (Pix2Pix) and two unpaired domains (CycleGAN), with random jitter.
 
 Pair sources (images in [0, 1], float32, `[n, H, W, C]` each):
 
@@ -6,6 +6,12 @@ Pair sources (images in [0, 1], float32, `[n, H, W, C]` each):
                           the offline task of our tests (`edges:fashion_mnist`)
     `pairs:DIR`           side-by-side A|B images in one file each, the layout of the original pix2pix data sets
     `pairs:DIR_A,DIR_B`   two folders whose files of the same name form a pair
+
+Unpaired sources (two arrays of possibly different lengths):
+
+    `classes:SOURCE:I,J`  the images of class I and of class J of a labelled source, e.g.
+                          `classes:fashion_mnist:7,9` (sneakers and ankle boots), the offline task of our tests
+    `unpaired:DIR_A,DIR_B`  two folders of images
 """
 import os
 
@@ -113,6 +119,83 @@ def load_pairs(source, split="train", data_dir=None, image_size=None):
     raise DataError(f"unknown pair source {source!r}; expected edges:SOURCE, pairs:DIR or pairs:DIR_A,DIR_B")
 
 
+def load_unpaired(source, split="train", data_dir=None, image_size=None):
+    """The `(domain A, domain B)` image arrays of an unpaired source (module docstring), in [0, 1].
+
+    Raises:
+        DataError: an unknown or unreadable source, or an empty domain.
+    """
+    kind, _, rest = source.partition(":")
+    if kind == "classes":
+        name, _, classes = rest.rpartition(":")
+        try:
+            first, second = (int(c) for c in classes.split(","))
+        except ValueError:
+            raise DataError(f"{source}: expected classes:SOURCE:I,J with two class ids, e.g. "
+                            "classes:fashion_mnist:7,9") from None
+        opened = data_module.load_source(name, split, data_dir, image_size)
+        if opened.images is None or not opened.has_labels:
+            raise DataError(f"{source}: needs an in-memory labelled image source")
+        images = _resize(data_module.to_unit_interval(opened.images), image_size)
+        domains = images[opened.labels == first], images[opened.labels == second]
+        for class_id, domain in zip((first, second), domains):
+            if not len(domain):
+                raise DataError(f"{source}: class {class_id} has no images in split {split!r}")
+        return domains
+    if kind == "unpaired" and len(rest.split(",")) == 2:
+        domains = []
+        for directory in rest.split(","):
+            arrays = [_decode(os.path.join(directory, name)) for name in _image_files(directory)]
+            domains.append(_resize(_stack(arrays, directory), image_size))
+        return tuple(domains)
+    raise DataError(f"unknown unpaired source {source!r}; expected classes:SOURCE:I,J or unpaired:DIR_A,DIR_B")
+
+
+def _jitter(images, element_seed, height, width):
+    """Pix2Pix's and CycleGAN's random jitter of one image (or channel-stacked images, cropped alike)."""
+    bigger = [int(round(height * 286 / 256)), int(round(width * 286 / 256))]
+    images = tf.image.resize(images, bigger, method="nearest")
+    seeds = tf.random.experimental.stateless_split(element_seed, 2)
+    images = tf.image.stateless_random_crop(images, [height, width, images.shape[-1]], seed=seeds[0])
+    return tf.image.stateless_random_flip_left_right(images, seed=seeds[1])
+
+
+def _element_seeds(seed):
+    return tf.data.Dataset.random(seed=seed).batch(2).map(lambda s: tf.cast(s, tf.int64))
+
+
+def make_unpaired_dataset(images_a, images_b, batch_size, output_range=(-1.0, 1.0), jitter=True, seed=0,
+                          shuffle_buffer=10_000):
+    """Batches of `(images_a, images_b)` drawn independently from two domains (CycleGAN, Zhu et al. 2017):
+    each domain shuffled and repeated on its own, an epoch as long as the larger domain (the paper's code), and
+    the random jitter applied to each image on its own.
+
+    Returns:
+        A `tf.data.Dataset` of float32 `(a, b)` batches of static size.
+    """
+    low, high = output_range
+    steps = max(len(images_a), len(images_b)) // batch_size
+    if steps == 0:
+        raise DataError(f"unpaired: batch size {batch_size} is larger than both domains "
+                        f"({len(images_a)} and {len(images_b)} images)")
+
+    def domain(images, offset):
+        height, width = images.shape[1:3]
+        dataset = tf.data.Dataset.from_tensor_slices(tf.cast(images, tf.float32) * (high - low) + low)
+        if shuffle_buffer:
+            dataset = dataset.shuffle(shuffle_buffer, seed=seed + offset, reshuffle_each_iteration=True)
+        dataset = dataset.repeat()
+        if jitter:
+            dataset = tf.data.Dataset.zip(dataset, _element_seeds(seed + offset)).map(
+                lambda image, element_seed: _jitter(image, element_seed, height, width),
+                num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset
+
+    dataset = tf.data.Dataset.zip(domain(images_a, 0), domain(images_b, 1)).take(steps * batch_size)
+    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return data_module.shard_by_data(dataset)
+
+
 def make_paired_dataset(inputs, targets, batch_size, output_range=(-1.0, 1.0), jitter=True, seed=0,
                         shuffle_buffer=10_000):
     """Batches of `(input, target)` pairs scaled to `output_range`, with Pix2Pix's random jitter (Isola et al.
@@ -141,19 +224,13 @@ def make_paired_dataset(inputs, targets, batch_size, output_range=(-1.0, 1.0), j
         return tf.cast(images, tf.float32) * (high - low) + low
 
     def jittered(pair, element_seed):
-        both = tf.concat(pair, axis=-1)
-        bigger = [int(round(height * 286 / 256)), int(round(width * 286 / 256))]
-        both = tf.image.resize(both, bigger, method="nearest")
-        seeds = tf.random.experimental.stateless_split(element_seed, 2)
-        both = tf.image.stateless_random_crop(both, [height, width, both.shape[-1]], seed=seeds[0])
-        both = tf.image.stateless_random_flip_left_right(both, seed=seeds[1])
+        both = _jitter(tf.concat(pair, axis=-1), element_seed, height, width)
         return both[..., :channels], both[..., channels:]
 
     dataset = tf.data.Dataset.from_tensor_slices((scale(inputs), scale(targets)))
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if jitter:
-        seeds = tf.data.Dataset.random(seed=seed).batch(2).map(lambda s: tf.cast(s, tf.int64))
-        dataset = tf.data.Dataset.zip(dataset, seeds).map(jittered, num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = tf.data.Dataset.zip(dataset, _element_seeds(seed)).map(jittered, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     return data_module.shard_by_data(dataset)

@@ -22,7 +22,7 @@ from tfgan_impl.conditional import ACGAN, ConditionalGAN
 from tfgan_impl.errors import DivergenceError, UserError
 from tfgan_impl.gan import GAN
 from tfgan_impl.semi_supervised import IMAGES, SemiSupervisedGAN, make_semi_supervised_dataset
-from tfgan_impl.translation import Pix2Pix
+from tfgan_impl.translation import CycleGAN, Pix2Pix
 
 RUN_INFO = "run.json"
 # train.* keys a resumed run may change: how long and how it trains, not what it trains.
@@ -197,6 +197,14 @@ def train(config, run_dir, verbose="auto", strategy=None):
 
 def _training_data(config):
     """`(dataset, run information, marginals, grid pairs)` of a config: what `_train` feeds and records."""
+    if config.model.type == "cyclegan":
+        images_a, images_b = _domains(config, config.data.split)
+        dataset = paired.make_unpaired_dataset(images_a, images_b, config.data.batch_size,
+                                               output_range=config.model.output_range, jitter=config.data.jitter,
+                                               seed=config.seed, shuffle_buffer=config.data.shuffle_buffer)
+        info = {"input_shape": list(images_a.shape[1:]), "sample_shape": list(images_b.shape[1:]),
+                "source": config.data.source, "num_classes": None}
+        return dataset, info, None, (images_a[:min(config.train.num_samples, len(images_a))], None)
     if config.model.type in config_module.TRANSLATORS:
         inputs, targets = _pairs(config, config.data.split)
         dataset = paired.make_paired_dataset(inputs, targets, config.data.batch_size,
@@ -235,6 +243,11 @@ def _pairs(config, split):
     return (inputs, targets) if config.data.direction == "a_to_b" else (targets, inputs)
 
 
+def _domains(config, split):
+    images_a, images_b = paired.load_unpaired(config.data.source, split, config.data.data_dir, config.data.image_size)
+    return (images_a, images_b) if config.data.direction == "a_to_b" else (images_b, images_a)
+
+
 def build_model(config, info, marginals=None):
     """The uncompiled model of a config and its run information (`run.json`): a GAN or a translator."""
     if config.model.type in config_module.TRANSLATORS:
@@ -243,21 +256,34 @@ def build_model(config, info, marginals=None):
 
 
 def build_translator(config, input_shape, target_shape):
-    """The Pix2Pix model of a config for inputs of `input_shape` and targets of `target_shape` ([H, W, C])."""
+    """The translator of a config (Pix2Pix or CycleGAN) for inputs of `input_shape` and targets, or the second
+    domain's images, of `target_shape` ([H, W, C])."""
     input_shape, target_shape = [int(d) for d in input_shape], [int(d) for d in target_shape]
-    derived = {"generator": {"image_shape": input_shape, "output_channels": target_shape[-1]},
-               "discriminator": {"image_shape": input_shape, "target_channels": target_shape[-1]}}
-    built = []
+    cycle = config.model.type == "cyclegan"
+
+    def build(kind, source_shape, result_shape):
+        spec = dict(getattr(config.model, kind))
+        registry = networks.GENERATORS if kind == "generator" else networks.DISCRIMINATORS
+        builder = registry[spec.pop("name")]
+        derived = ({"image_shape": source_shape, "output_channels": result_shape[-1]} if kind == "generator" else
+                   {"image_shape": source_shape if not cycle else result_shape, "target_channels": result_shape[-1],
+                    "conditional": not cycle})
+        try:
+            return builder(**_builder_args(builder, derived), **spec)
+        except (ValueError, TypeError) as error:
+            raise UserError(f"model.{kind}: {error}") from None
+
     with distribute.precision(config.train.precision):
-        for kind, registry in (("generator", networks.GENERATORS), ("discriminator", networks.DISCRIMINATORS)):
-            spec = dict(getattr(config.model, kind))
-            builder = registry[spec.pop("name")]
-            try:
-                built.append(builder(**_builder_args(builder, derived[kind]), **spec))
-            except (ValueError, TypeError) as error:
-                raise UserError(f"model.{kind}: {error}") from None
-    model = Pix2Pix(*built, l1_weight=config.train.l1_weight, output_range=config.model.output_range)
-    if config.train.synchronized_batch_norm:
+        built = [build("generator", input_shape, target_shape), build("discriminator", input_shape, target_shape)]
+        if cycle:  # F: B -> A and D_A
+            built += [build("generator", target_shape, input_shape), build("discriminator", target_shape, input_shape)]
+    train, output_range = config.train, config.model.output_range
+    if cycle:
+        model = CycleGAN(*built, cycle_weight=train.cycle_weight, identity_weight=train.identity_weight,
+                         pool_size=train.pool_size, output_range=output_range, seed=config.seed)
+    else:
+        model = Pix2Pix(*built, l1_weight=train.l1_weight, output_range=output_range)
+    if train.synchronized_batch_norm:
         for network in built:
             networks.synchronize_batch_norm(network)
     return model
@@ -265,7 +291,7 @@ def build_translator(config, input_shape, target_shape):
 
 def compile_model(model, config):
     """Compiles a GAN (`compile_gan`) or a translator with the optimizers and schedule of `config.train`."""
-    if not isinstance(model, Pix2Pix):
+    if not isinstance(model, (Pix2Pix, CycleGAN)):
         return compile_gan(model, config)
     train = config.train
     model.compile(d_optimizer=config_module.make_optimizer(train.d_optimizer, "train.d_optimizer"),
@@ -417,8 +443,9 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8):
     return len(samples)
 
 
-def translate_files(model, source, out_dir):
-    """Translates an image file, or every PNG/JPEG of a directory, into PNGs of the same names in `out_dir`.
+def translate_files(model, source, out_dir, inverse=False):
+    """Translates an image file, or every PNG/JPEG of a directory, into PNGs of the same names in `out_dir`
+    (with `inverse`, through a CycleGAN's B -> A generator).
 
     Images are resized to the model's input size and converted to its number of channels (grey <-> RGB).
 
@@ -431,7 +458,8 @@ def translate_files(model, source, out_dir):
         paths = [source]
     else:
         raise UserError(f"--input {source}: no such file or directory")
-    height, width, channels = model.generator.input_shape[1:]
+    generator = model.inverse_generator if inverse else model.generator
+    height, width, channels = generator.input_shape[1:]
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise UserError(f"--out {out_dir}: translations go into a directory, and this is a file")
     for path in paths:
@@ -441,7 +469,8 @@ def translate_files(model, source, out_dir):
         if image.shape[-1] != channels:
             image = tf.image.rgb_to_grayscale(image) if channels == 1 else tf.image.grayscale_to_rgb(image)
         image = tf.image.resize(image, [height, width], antialias=True)
-        translated = model.translate(image.numpy()[None])[0]
+        translated = (model.translate(image.numpy()[None], inverse=True) if inverse
+                      else model.translate(image.numpy()[None]))[0]
         name = os.path.splitext(os.path.basename(path))[0] + ".png"
         images.save_png(np.round(translated * 255.0).astype(np.uint8), os.path.join(out_dir, name))
     return len(paths)

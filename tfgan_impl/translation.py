@@ -146,25 +146,6 @@ class Pix2Pix(AdversarialModel):
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
-class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """CycleGAN's learning rate (Zhu et al. 2017, sec. 4, appendix 7.1): `learning_rate` for `constant_steps`,
-    then a linear decay to zero over `decay_steps` (100 + 100 epochs in the paper)."""
-
-    def __init__(self, learning_rate, constant_steps, decay_steps):
-        self.learning_rate = float(learning_rate)
-        self.constant_steps = int(constant_steps)
-        self.decay_steps = max(int(decay_steps), 1)
-
-    def __call__(self, step):
-        progress = (tf.cast(step, tf.float32) - self.constant_steps) / self.decay_steps
-        return self.learning_rate * (1.0 - tf.clip_by_value(progress, 0.0, 1.0))
-
-    def get_config(self):
-        return {"learning_rate": self.learning_rate, "constant_steps": self.constant_steps,
-                "decay_steps": self.decay_steps}
-
-
-@keras.saving.register_keras_serializable(package="tfgan_impl")
 class CycleGAN(AdversarialModel):
     """Unpaired translation between domains A and B (Zhu et al. 2017, arXiv:1703.10593, eq. 3): G: A -> B
     (`generator`) and F: B -> A (`inverse_generator`), judged by D_B (`discriminator`) and D_A
@@ -229,7 +210,7 @@ class CycleGAN(AdversarialModel):
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         """One optimizer for both discriminators, one for both generators (Adam 2e-4, beta_1 0.5 in the paper,
-        with `ConstantThenLinearDecay`); `**kwargs` go to `keras.Model.compile`."""
+        with `tfgan_impl.schedules.ConstantThenLinearDecay`); `**kwargs` go to `keras.Model.compile`."""
         self._set_optimizers(d_optimizer, g_optimizer)
         super().compile(optimizer=self.g_optimizer, auto_scale_loss=False, **kwargs)
         self._compile_kwargs = dict(kwargs)

@@ -5,14 +5,15 @@ import numpy as np
 from tfgan_impl.networks.dcgan import dcgan_discriminator, dcgan_generator
 from tfgan_impl.networks.layers import Maxout, MinibatchStdDev, WeightClip
 from tfgan_impl.networks.mlp import maxout_discriminator, mlp_discriminator, mlp_generator
-from tfgan_impl.networks.pix2pix import patch_discriminator, unet_generator
+from tfgan_impl.networks.pix2pix import patch_discriminator, resnet_translator, unet_generator
 from tfgan_impl.networks.resnet import resnet_discriminator, resnet_generator
 
-GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator, "resnet": resnet_generator, "unet": unet_generator}
+GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator, "resnet": resnet_generator, "unet": unet_generator,
+              "resnet_translator": resnet_translator}
 DISCRIMINATORS = {"maxout": maxout_discriminator, "mlp": mlp_discriminator, "dcgan": dcgan_discriminator,
                   "resnet": resnet_discriminator, "patch": patch_discriminator}
 # Networks of image-to-image translators: an image in, an image out (and a discriminator of image pairs).
-TRANSLATION_GENERATORS = ("unet",)
+TRANSLATION_GENERATORS = ("unet", "resnet_translator")
 TRANSLATION_DISCRIMINATORS = ("patch",)
 
 
