@@ -314,19 +314,21 @@ def test_cyclegan_turns_sneakers_into_ankle_boots():
     from tfgan_impl.networks import resnet_translator
     from tfgan_impl.translation import CycleGAN
 
-    sneakers, boots = paired.load_unpaired("classes:fashion_mnist:7,9", "train[:12000]", image_size=[32, 32])
+    sneakers, boots = paired.load_unpaired("classes:fashion_mnist:7,9", image_size=[32, 32])  # 6,000 of each
     train_a, train_b, test_a, test_b = sneakers[:1000], boots[:1000], sneakers[1000:1200], boots[1000:1200]
     keras.utils.set_random_seed(0)
     judge = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Conv2D(16, 3, strides=2, activation="relu"),
                               keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
-                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1)])
-    judge.compile(keras.optimizers.Adam(3e-3), keras.losses.BinaryCrossentropy(from_logits=True))
-    judge.fit(np.concatenate([train_a, train_b]), np.repeat([0.0, 1.0], 1000), epochs=6, batch_size=64, verbose=0)
+                              keras.layers.Flatten(), keras.layers.Dense(1)])
+    judge.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
+    judge.fit(np.concatenate([sneakers[1200:], boots[1200:]]),  # images the translator never sees
+              np.repeat([0.0, 1.0], [len(sneakers) - 1200, len(boots) - 1200]), epochs=5, batch_size=64, verbose=0)
 
     def boot_fraction(images):
         return float(np.mean(judge.predict(images, verbose=0)[:, 0] > 0))
 
-    assert boot_fraction(test_a) < 0.1 and boot_fraction(test_b) > 0.9  # the judge knows the classes
+    untranslated = boot_fraction(test_a)
+    assert untranslated < 0.1 and boot_fraction(test_b) > 0.85  # the judge knows the classes (0.0 and 0.91 seen)
 
     def pair():
         return (resnet_translator([32, 32, 1], base_filters=16, num_blocks=3),
@@ -336,9 +338,48 @@ def test_cyclegan_turns_sneakers_into_ankle_boots():
     (generator, discriminator), (inverse_generator, inverse_discriminator) = pair(), pair()
     model = CycleGAN(generator, discriminator, inverse_generator, inverse_discriminator)
     model.compile(d_optimizer=keras.optimizers.Adam(2e-4, 0.5), g_optimizer=keras.optimizers.Adam(2e-4, 0.5))
-    model.fit(paired.make_unpaired_dataset(train_a, train_b, batch_size=8, seed=0), epochs=3, verbose=0)
+    model.fit(paired.make_unpaired_dataset(train_a, train_b, batch_size=8, jitter=False, seed=0), epochs=3, verbose=0)
     to_boots, to_sneakers = model.translate(test_a), model.translate(test_b, inverse=True)
-    assert boot_fraction(to_boots) > 0.7, boot_fraction(to_boots)
+    assert boot_fraction(to_boots) > max(0.7, untranslated + 0.6), boot_fraction(to_boots)
     assert 1 - boot_fraction(to_sneakers) > 0.7, boot_fraction(to_sneakers)
     round_trip = float(np.abs(model.translate(to_boots, inverse=True) - test_a).mean())
     assert round_trip < 0.08, round_trip
+    print(f"boots judged boots {boot_fraction(test_b):.3f}, sneakers judged boots {untranslated:.3f}, "
+          f"translated sneakers judged boots {boot_fraction(to_boots):.3f}, translated boots judged sneakers "
+          f"{1 - boot_fraction(to_sneakers):.3f}, round-trip L1 {round_trip:.4f}")
+
+
+CYCLEGAN = os.path.join(os.path.dirname(__file__), "..", "configs", "cyclegan_fashion_mnist.yaml")
+
+
+def test_cli_trains_samples_and_exports_a_cyclegan(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = np.arange(48) % 2
+    images = (rng.integers(0, 80, (48, 16, 16, 1)) + 150 * labels[:, None, None, None]).astype(np.uint8)
+    np.savez(tmp_path / "d.npz", x=images, y=labels)
+    run_dir = str(tmp_path / "run")
+    settings = [f"data.source=classes:npz:{tmp_path / 'd.npz'}:0,1", "data.split=train", "data.image_size=[16, 16]",
+                "data.batch_size=4", "model.generator.base_filters=4", "model.generator.num_blocks=1",
+                "model.discriminator.base_filters=4", "train.num_samples=2", "train.pool_size=4"]
+    assert cli.main(["train", CYCLEGAN, "--out", run_dir, "--epochs", "1", "--steps-per-epoch", "3", "--verbose", "0",
+                     *[arg for setting in settings for arg in ("--set", setting)]]) == 0
+    grid = np.asarray(Image.open(os.path.join(run_dir, "samples", "epoch_001.png")))
+    assert grid.shape[:2] == (32, 48)  # two rows of input | translation | round trip
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    write_png(inputs / "dark.png", rng.integers(0, 80, (16, 16), dtype=np.uint8))
+    for flags in ([], ["--inverse"]):
+        out = tmp_path / f"out{len(flags)}"
+        assert cli.main(["sample", run_dir, "--input", str(inputs), "--out", str(out), *flags]) == 0
+        assert os.listdir(out) == ["dark.png"]
+
+    model = training.load_run(run_dir)
+    batch = rng.random((3, 16, 16, 1)).astype(np.float32)
+    out = str(tmp_path / "models")
+    assert cli.main(["export", run_dir, "--out", out]) == 0
+    loaded = tf.saved_model.load(os.path.join(out, "1"))
+    np.testing.assert_allclose(loaded.signatures["serving_default"](images=tf.constant(batch))["images"].numpy(),
+                               model.translate(batch), atol=1e-5)
+    np.testing.assert_allclose(loaded.signatures["inverse"](images=tf.constant(batch))["images"].numpy(),
+                               model.translate(batch, inverse=True), atol=1e-5)
