@@ -383,3 +383,28 @@ def test_cli_trains_samples_and_exports_a_cyclegan(tmp_path):
                                model.translate(batch), atol=1e-5)
     np.testing.assert_allclose(loaded.signatures["inverse"](images=tf.constant(batch))["images"].numpy(),
                                model.translate(batch, inverse=True), atol=1e-5)
+
+
+def test_unpaired_folders_and_direction(tmp_path):
+    rng = np.random.default_rng(4)
+    for name, count in (("a", 3), ("b", 5)):
+        (tmp_path / name).mkdir()
+        for index in range(count):
+            write_png(tmp_path / name / f"{index}.png", rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    images_a, images_b = paired.load_unpaired(f"unpaired:{tmp_path / 'a'},{tmp_path / 'b'}")
+    assert images_a.shape == (3, 8, 8, 3) and images_b.shape == (5, 8, 8, 3)
+    with pytest.raises(DataError, match="unknown unpaired source"):
+        paired.load_unpaired(f"unpaired:{tmp_path / 'a'}")
+
+    from tfgan_impl import config as config_module
+
+    np.savez(tmp_path / "d.npz", x=rng.integers(0, 256, (4, 8, 8, 1), dtype=np.uint8))
+    forward = config_module.from_dict({"model": {"type": "pix2pix", "generator": {"name": "unet"},
+                                                 "discriminator": {"name": "patch"}},
+                                       "data": {"source": f"edges:npz:{tmp_path / 'd.npz'}"}})
+    backward = config_module.from_dict({**forward.to_dict(), "data": {**forward.to_dict()["data"],
+                                                                      "direction": "b_to_a"}})
+    inputs, targets = training._pairs(forward, "train")
+    edge_inputs, image_targets = training._pairs(backward, "train")
+    np.testing.assert_array_equal(inputs, image_targets)
+    np.testing.assert_array_equal(targets, edge_inputs)
