@@ -131,7 +131,7 @@ def test_default_config_trains_on_debian_fashion_mnist(tmp_path):
     assert cli.main(["train", DCGAN, "--out", run_dir, "--epochs", "1", "--steps-per-epoch", "3", *TINY]) == 0
     with open(os.path.join(run_dir, "run.json")) as stream:
         assert json.load(stream) == {"sample_shape": [28, 28, 1], "source": f"idx:{FASHION_MNIST_DIR}",
-                                     "num_classes": None}
+                                     "num_classes": None, "class_names": None}
     assert Image.open(os.path.join(run_dir, "samples", "epoch_001.png")).size == (56, 56)
 
 
@@ -227,3 +227,40 @@ def test_labels_for_an_unconditional_run_are_a_user_error(tmp_path, image_npz, c
     assert cli.main(["train", os.path.join(ROOT, "configs", "cgan_fashion_mnist.yaml"), "--out", str(tmp_path / "c"),
                      "--set", f"data.source=npz:{image_npz}", *TINY]) == 2
     assert "labels were asked for but the source has none" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_runs_killed_while_writing_end_with_the_uninterrupted_weights(tmp_path, image_npz):
+    """With op determinism, a run killed during a checkpoint write and again during a sample write, each time
+    rerun with the same command, ends with exactly the weights of an uninterrupted run: the resumed run restores
+    the last complete checkpoint, skips the batches already consumed and draws the same noise."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+    def command(run_dir):  # epochs are one pass over the 128 images: 8 batches of 16
+        return ["train", DCGAN, "--out", run_dir, "--epochs", "4", "--set", f"data.source=npz:{image_npz}",
+                "--set", "train.deterministic=true", *TINY]
+
+    def run(*argv, expect=0):
+        result = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env, timeout=300)
+        assert result.returncode == expect, result.stderr[-2000:]
+        return result.stdout
+
+    uninterrupted, interrupted = str(tmp_path / "whole"), str(tmp_path / "killed")
+    run("-m", "tfgan_impl", *command(uninterrupted))
+    killer = os.path.join(os.path.dirname(__file__), "killing_run.py")
+    run(killer, "checkpoints/epoch_", "2", *command(interrupted), expect=137)  # during epoch 2's checkpoint
+    with open(os.path.join(interrupted, "checkpoints", "latest.json")) as stream:
+        assert json.load(stream)["epoch"] == 1  # the half-written checkpoint never became the latest
+    training.load_run(interrupted)  # ... and the latest loads
+    out = run(killer, "samples/", "1", *command(interrupted), expect=137)  # during epoch 2's picture, again
+    assert "resuming after epoch 1" in out
+    out = run("-m", "tfgan_impl", *command(interrupted))
+    assert "resuming after epoch 1" in out
+    leftovers = [name for _, _, names in os.walk(interrupted) for name in names if name.startswith(".tmp-")]
+    assert leftovers == []  # the killed writes' temporary files were cleared on resume
+    epochs = [int(row["epoch"]) for row in read_csv(os.path.join(interrupted, "metrics.csv"))]
+    assert epochs == [1, 2, 3, 4]
+    whole, resumed = training.load_run(uninterrupted), training.load_run(interrupted)
+    assert int(resumed.g_optimizer.iterations.numpy()) == int(whole.g_optimizer.iterations.numpy()) == 32
+    for a, b in zip(whole.weights, resumed.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

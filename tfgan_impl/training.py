@@ -117,6 +117,7 @@ def prepare_run_dir(run_dir, config):
     the strategy, e.g. resuming on more GPUs, and compilation) may change between a run and its resumption.
     """
     os.makedirs(run_dir, exist_ok=True)
+    _remove_stale_temporaries(run_dir)
     stored_path = os.path.join(run_dir, "config.yaml")
     if os.path.exists(stored_path):
         stored = config_module.load(stored_path).to_dict()
@@ -128,6 +129,14 @@ def prepare_run_dir(run_dir, config):
             raise UserError(f"{run_dir}: holds a run of a different config ({stored_path}); "
                             "choose another --out or delete the directory")
     images.write_atomically(stored_path, lambda temporary: config_module.dump(config, temporary))
+
+
+def _remove_stale_temporaries(run_dir):
+    """Deletes the `.tmp-*` files a killed write left behind (`images.write_atomically` names them so)."""
+    for root, _, names in os.walk(run_dir):
+        for name in names:
+            if name.startswith(".tmp-"):
+                os.remove(os.path.join(root, name))
 
 
 def make_callbacks(run_dir, config, global_batch_size, grid_pairs=None):
@@ -306,8 +315,11 @@ def _train(config, run_dir, strategy, verbose, chief):
     if config.data.batch_size % strategy.num_replicas_in_sync:
         raise UserError(f"data.batch_size: the global batch {config.data.batch_size} does not split evenly over "
                         f"{strategy.num_replicas_in_sync} replicas")
-    if config.train.steps_per_epoch:
-        dataset = dataset.repeat()  # epochs of a fixed step count run across the data's end
+    steps_per_epoch = _steps_per_epoch(config, dataset)
+    # One endless, seeded stream of batches (a new shuffle order per pass), so that a resumed run can skip
+    # exactly the batches the interrupted one consumed and see the data the uninterrupted run would have.
+    if steps_per_epoch is not None:
+        dataset = dataset.repeat()
     prepare_run_dir(run_dir, config)
     images.write_text(os.path.join(run_dir, RUN_INFO), json.dumps(info))
     with strategy.scope():
@@ -324,13 +336,15 @@ def _train(config, run_dir, strategy, verbose, chief):
         return gan
     if initial_epoch and chief:
         print(f"{run_dir}: resuming after epoch {initial_epoch}")
+    if steps_per_epoch is not None:
+        dataset = dataset.skip(initial_epoch * steps_per_epoch * config.train.d_steps)
     callbacks = make_callbacks(run_dir, config, config.data.batch_size, grid_pairs)
     accuracy = None
     if isinstance(gan, SemiSupervisedGAN):
         accuracy = _held_out_accuracy(config)
         callbacks.insert(3, accuracy)  # before the loggers, which then record test_accuracy
-    gan.fit(dataset, epochs=config.train.epochs, initial_epoch=initial_epoch,
-            steps_per_epoch=config.train.steps_per_epoch, callbacks=callbacks, verbose=verbose)
+    gan.fit(dataset, epochs=config.train.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks, verbose=verbose)
     divergence = callbacks[1].message
     if divergence:
         state = callbacks_module.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
@@ -340,6 +354,21 @@ def _train(config, run_dir, strategy, verbose, chief):
         print(f"classifier test accuracy: {accuracy.accuracy:.4f} ({len(accuracy.labels)} held-out images, "
               f"{config.data.labels_per_class} labels per class)")
     return gan
+
+
+def _steps_per_epoch(config, dataset):
+    """`train.steps_per_epoch`, or the generator updates of one pass over the data (each takes `d_steps`
+    batches); `None` when the data's length is unknown (a TFDS set without cardinality), and epochs then end
+    where the data does (a resumed run then sees the data in a new order)."""
+    if config.train.steps_per_epoch:
+        return config.train.steps_per_epoch
+    batches = int(dataset.cardinality())
+    if batches < 0:
+        return None
+    if batches < config.train.d_steps:
+        raise UserError(f"data.batch_size: one pass over the data gives {batches} batches, fewer than "
+                        f"train.d_steps ({config.train.d_steps})")
+    return batches // config.train.d_steps
 
 
 def state_variables(gan):
