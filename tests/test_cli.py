@@ -264,3 +264,41 @@ def test_runs_killed_while_writing_end_with_the_uninterrupted_weights(tmp_path, 
     assert int(resumed.g_optimizer.iterations.numpy()) == int(whole.g_optimizer.iterations.numpy()) == 32
     for a, b in zip(whole.weights, resumed.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_full_disk_stops_the_run_with_one_line_and_keeps_the_last_checkpoint(tmp_path, image_npz, capsys,
+                                                                                  monkeypatch):
+    import errno
+
+    run_dir = str(tmp_path / "run")
+    replace, seen = os.replace, []
+
+    def full_disk_at_the_second_checkpoint(source, destination):
+        if "checkpoints/epoch_" in str(destination):
+            seen.append(destination)
+            if len(seen) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", full_disk_at_the_second_checkpoint)
+    argv = ["train", DCGAN, "--out", run_dir, "--steps-per-epoch", "2", "--epochs", "3",
+            "--set", f"data.source=npz:{image_npz}", *TINY]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "epoch_0002.weights.h5: cannot write (No space left on device)" in err
+    with open(os.path.join(run_dir, "checkpoints", "latest.json")) as stream:
+        assert json.load(stream)["epoch"] == 1
+    assert training.load_run(run_dir) is not None
+    assert not [n for n in os.listdir(os.path.join(run_dir, "checkpoints")) if n.startswith(".tmp-")]
+    monkeypatch.setattr(os, "replace", replace)
+    assert cli.main(argv) == 0  # space again: the same command finishes the run
+    assert "resuming after epoch 1" in capsys.readouterr().out
+
+
+def test_unwritable_outputs_are_one_line_errors(tmp_path, image_npz, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    assert cli.main(["train", DCGAN, "--out", str(blocker / "run"), "--set", f"data.source=npz:{image_npz}",
+                     *TINY]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{blocker / 'run'}: cannot create the run directory" in err

@@ -232,3 +232,17 @@ def test_export_embeds_the_class_names(tmp_path):
     assert cli.main(["export", run_dir, "--out", out]) == 0
     metadata = json.loads(tf.saved_model.load(os.path.join(out, "1")).signatures["metadata"]()["json"].numpy())
     assert metadata["class_names"] == ["bright", "dark"] and metadata["num_classes"] == 2
+
+
+def test_export_to_a_full_disk_adds_no_version(trained_run, tmp_path, monkeypatch, capsys):
+    import errno
+
+    def full_disk(source, destination):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    out = tmp_path / "models"
+    monkeypatch.setattr(os, "rename", full_disk)
+    assert cli.main(["export", trained_run, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write the export (No space left on device); no version was added" in err
+    assert os.listdir(out) == []  # neither a version nor a temporary directory

@@ -106,3 +106,67 @@ def test_config_loader_random_text(text):
             config_module.load(path)
         except ConfigError as error:
             assert str(error).startswith(path + ": ")
+
+
+_SERVED = {}
+
+
+def _served_signatures():
+    """The signatures of a tiny exported DCGAN (latent size 8, 8x8 images), exported once per test process."""
+    if not _SERVED:
+        import keras
+        import tensorflow as tf
+
+        from tfgan_impl import networks
+        from tfgan_impl.export import export_saved_model
+        from tfgan_impl.gan import GAN
+
+        keras.utils.set_random_seed(0)
+        gan = GAN(networks.dcgan_generator(8, [8, 8, 1], base_filters=4),
+                  networks.dcgan_discriminator([8, 8, 1], base_filters=4), latent_dim=8)
+        path = export_saved_model(gan, tempfile.mkdtemp())
+        _SERVED["model"] = tf.saved_model.load(path)  # keeps the functions' variables alive
+    return _SERVED["model"].signatures
+
+
+_DTYPES = ["float32", "float64", "float16", "int32", "int64", "uint8", "bool"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(0, 9), min_size=0, max_size=4), dtype=st.sampled_from(_DTYPES),
+       special=st.sampled_from([None, "nan", "inf"]))
+def test_serving_signature_random_shapes_and_dtypes(shape, dtype, special):
+    """Any `z` gives either images of the right shape in [0, 1] or an error naming the input, never a crash."""
+    import tensorflow as tf
+
+    values = np.random.default_rng(0).normal(size=shape).astype(dtype)
+    if special and dtype.startswith("float") and values.size:
+        values.flat[0] = float(special)
+    serve = _served_signatures()["serving_default"]
+    try:
+        images = serve(z=tf.constant(values))["images"].numpy()
+    except tf.errors.InvalidArgumentError as error:
+        # Our checks name `z`; a wrong dtype is refused by TensorFlow before them, naming the only input (#0).
+        assert "input z must" in error.message or (
+            dtype != "float32" and "input #0(zero-based) was expected to be a float tensor" in error.message)
+        assert not (dtype == "float32" and len(shape) == 2 and shape[1] == 8 and not special)
+    except (TypeError, ValueError) as error:  # the signature's float32 [batch, width] contract, checked by TF
+        assert dtype != "float32" or len(shape) != 2, str(error)
+        assert "z" in str(error)
+    else:
+        assert dtype == "float32" and len(shape) == 2 and shape[1] == 8 and not (special and values.size)
+        assert images.shape == (shape[0], 8, 8, 1) and images.min(initial=0) >= 0 and images.max(initial=1) <= 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(num=st.integers(-5, 5000), seed=st.integers(-2**63, 2**63 - 1))
+def test_sample_signature_random_requests(num, seed):
+    import tensorflow as tf
+
+    sample = _served_signatures()["sample"]
+    try:
+        images = sample(num=tf.constant(num, tf.int32), seed=tf.constant(seed, tf.int64))["images"].numpy()
+    except tf.errors.InvalidArgumentError as error:
+        assert "input num must be" in error.message and not 1 <= num <= 4096
+    else:
+        assert 1 <= num <= 4096 and images.shape == (num, 8, 8, 1)

@@ -13,5 +13,10 @@ class DataError(UserError, ValueError):
     """A data source that cannot be read as asked: missing, corrupt, empty or inconsistent."""
 
 
+class OutputError(UserError, OSError):
+    """An output that cannot be written (a full disk, a read-only or missing place); the message names the path.
+    What was written before it (the last complete checkpoint) is left intact."""
+
+
 class DivergenceError(RuntimeError):
     """Training produced a non-finite loss; the message names the step and the loss."""

@@ -14,9 +14,24 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from tfgan_impl.errors import UserError
+from tfgan_impl.errors import OutputError, UserError
 
 MAX_SAMPLES_PER_REQUEST = 4096  # bounds the memory one `sample` request may ask for
+
+
+def _checked_shape(tensor, name, shape):
+    """`tensor` after checks that its rank and non-batch sizes are `shape`'s (`None`: any size), with errors
+    naming the input. A restored signature does not check shapes itself: a scalar would reach a layer."""
+    message = "input {} must have shape [{}]".format(name, ", ".join("batch" if d is None else str(d) for d in shape))
+    checks = [tf.debugging.assert_equal(tf.rank(tensor), len(shape), message=message)]
+    sizes = [(index, size) for index, size in enumerate(shape) if size is not None]
+    if sizes:
+        # Padded, so that reading the sizes of a lower-rank tensor cannot fail before the rank check reports.
+        padded = tf.concat([tf.shape(tensor), tf.fill([len(shape)], -1)], axis=0)
+        actual = tf.gather(padded, [index for index, _ in sizes])
+        checks.append(tf.debugging.assert_equal(actual, [size for _, size in sizes], message=message))
+    with tf.control_dependencies(checks):
+        return tf.identity(tensor)
 
 
 class _ExportModule(tf.Module):
@@ -58,10 +73,9 @@ class GeneratorModule(_ExportModule):
 
     @tf.function
     def generate_from_noise(self, z):
-        # Control dependencies make the checks run before the generator, whose own errors would name no input.
-        with tf.control_dependencies([tf.debugging.assert_equal(
-                tf.shape(z)[1], self.latent_dim, message=f"input z must have shape [batch, {self.latent_dim}]")]):
-            z = tf.debugging.assert_all_finite(tf.identity(z), message="input z must be finite")
+        # Checks run before the generator (control dependencies), whose own errors would name no input.
+        z = _checked_shape(z, "z", [None, self.latent_dim])
+        z = tf.debugging.assert_all_finite(z, message="input z must be finite")
         return self._to_outputs(self.generator(z, training=False))
 
     def _noise_from_seed(self, num, seed):
@@ -105,9 +119,8 @@ class ConditionalGeneratorModule(GeneratorModule):
 
     @tf.function
     def generate_from_noise_and_labels(self, z, labels):
+        z, labels = _checked_shape(z, "z", [None, self.latent_dim]), _checked_shape(labels, "labels", [None])
         with tf.control_dependencies([
-                tf.debugging.assert_equal(tf.shape(z)[1], self.latent_dim,
-                                          message=f"input z must have shape [batch, {self.latent_dim}]"),
                 tf.debugging.assert_equal(tf.shape(labels)[0], tf.shape(z)[0],
                                           message="inputs z and labels must have the same batch size")]):
             z = tf.debugging.assert_all_finite(tf.identity(z), message="input z must be finite")
@@ -144,10 +157,8 @@ class TranslatorModule(_ExportModule):
 
     @tf.function
     def translate(self, images):
-        expected = "[batch, " + ", ".join(str(d) for d in self.input_shape) + "]"
+        images = _checked_shape(images, "images", [None, *self.input_shape])
         with tf.control_dependencies([
-                tf.debugging.assert_equal(tf.shape(images)[1:], self.input_shape,
-                                          message=f"input images must have shape {expected}"),
                 tf.debugging.assert_greater_equal(images, 0.0, message="input images must lie in [0, 1]"),
                 tf.debugging.assert_less_equal(images, 1.0, message="input images must lie in [0, 1]")]):
             images = tf.identity(images)
@@ -241,13 +252,18 @@ def write_version(export_dir, version, write):
     final = os.path.join(export_dir, str(version))
     if os.path.exists(final):
         raise UserError(f"{final}: version {version} exists and is never overwritten; choose another --version")
-    os.makedirs(export_dir, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
+    temporary = None
     try:
+        os.makedirs(export_dir, exist_ok=True)
+        temporary = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir)
         write(temporary)
         os.rename(temporary, final)
+    except (OSError, tf.errors.OpError) as error:  # a full disk, a read-only directory
+        reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+        raise OutputError(f"{final}: cannot write the export ({reason.strip().splitlines()[0]}); no version "
+                          "was added") from None
     finally:
-        if os.path.exists(temporary):
+        if temporary is not None and os.path.exists(temporary):
             shutil.rmtree(temporary)
     return final
 

@@ -6,6 +6,8 @@ import tempfile
 import keras
 import numpy as np
 
+from tfgan_impl.errors import OutputError
+
 
 def image_grid(images, columns=None):
     """Tiles images `[N, H, W, C]` with values in [0, 1] into one uint8 picture `[rows*H, columns*W, C]`.
@@ -72,15 +74,19 @@ def write_atomically(path, write):
         write: a function of the temporary path that writes the file.
     """
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    suffix = "".join(os.path.basename(path).partition(".")[1:])
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
-    os.close(handle)
+    temporary = None
     try:
+        os.makedirs(directory, exist_ok=True)
+        suffix = "".join(os.path.basename(path).partition(".")[1:])
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+        os.close(handle)
         write(temporary)
         os.replace(temporary, path)
+    except OSError as error:  # a full disk, a read-only directory, a file where a directory should be
+        raise OutputError(f"{path}: cannot write ({error.strerror or error}); what was written before is "
+                          "intact") from None
     finally:
-        if os.path.exists(temporary):
+        if temporary is not None and os.path.exists(temporary):
             os.remove(temporary)
 
 

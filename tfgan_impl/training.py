@@ -19,7 +19,7 @@ from tfgan_impl import config as config_module
 from tfgan_impl import data, distribute, images, latent, networks, paired
 from tfgan_impl.batches import packed_shape, real_images_of
 from tfgan_impl.conditional import ACGAN, ConditionalGAN
-from tfgan_impl.errors import DivergenceError, UserError
+from tfgan_impl.errors import DivergenceError, OutputError, UserError
 from tfgan_impl.gan import GAN
 from tfgan_impl.semi_supervised import IMAGES, SemiSupervisedGAN, make_semi_supervised_dataset
 from tfgan_impl.translation import CycleGAN, Pix2Pix
@@ -116,7 +116,10 @@ def prepare_run_dir(run_dir, config):
     Only the length of training (`train.epochs`, `train.steps_per_epoch`) and how it runs (`RESUMABLE_CHANGES`:
     the strategy, e.g. resuming on more GPUs, and compilation) may change between a run and its resumption.
     """
-    os.makedirs(run_dir, exist_ok=True)
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"{run_dir}: cannot create the run directory ({error.strerror or error})") from None
     _remove_stale_temporaries(run_dir)
     stored_path = os.path.join(run_dir, "config.yaml")
     if os.path.exists(stored_path):
