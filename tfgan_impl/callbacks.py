@@ -122,7 +122,8 @@ class Checkpoint(keras.callbacks.Callback):
             return
         name = f"epoch_{epoch + 1:04d}.weights.h5"
         images.write_atomically(os.path.join(self.directory, name), self.model.save_weights)
-        state = {"epoch": epoch + 1, "weights": name, "step": int(self.model.g_optimizer.iterations.numpy())}
+        state = {"epoch": epoch + 1, "weights": name, "step": int(self.model.g_optimizer.iterations.numpy()),
+                 "seed_states": [state.numpy().tolist() for state in _seed_states(self.model)]}
         images.write_text(os.path.join(self.directory, LATEST), json.dumps(state))
         kept = sorted(f for f in os.listdir(self.directory) if f.startswith("epoch_") and f.endswith(".weights.h5"))
         for stale in kept[:-self.keep]:
@@ -130,7 +131,8 @@ class Checkpoint(keras.callbacks.Callback):
 
 
 def latest_checkpoint(directory):
-    """The `latest.json` record of a checkpoint folder (`epoch`, `weights`, `step`), or None when there is none."""
+    """The `latest.json` record of a checkpoint folder (`epoch`, `weights`, `step`, `seed_states`), or None when
+    there is none."""
     path = os.path.join(directory, LATEST)
     if not os.path.exists(path):
         return None
@@ -153,7 +155,22 @@ def restore_latest(model, directory):
         return 0
     model.build_optimizers()
     model.load_weights(os.path.join(directory, state["weights"]))
+    saved = state.get("seed_states", [])
+    variables = _seed_states(model)
+    if len(saved) == len(variables):
+        for variable, value in zip(variables, saved):
+            variable.assign(np.asarray(value, variable.dtype))
     return int(state["epoch"])
+
+
+def _seed_states(model):
+    """The state variables of the layers' random seed generators (dropout), in layer order.
+
+    `save_weights` leaves them out, so a resumed run would draw other dropout masks than the uninterrupted one;
+    checkpoints carry them in `latest.json` instead.
+    """
+    return [generator.state for layer in model._flatten_layers()
+            for generator in getattr(layer, "_seed_generators", [])]
 
 
 class TerminateOnDivergence(keras.callbacks.Callback):

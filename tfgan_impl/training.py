@@ -174,7 +174,7 @@ def seed_everything(config):
         tf.config.experimental.enable_op_determinism()
 
 
-def train(config, run_dir, verbose="auto", strategy=None):
+def train(config, run_dir, verbose="auto", strategy=None, callbacks=()):
     """Trains the GAN of `config` into `run_dir`, resuming from its latest checkpoint when there is one.
 
     Training runs under the strategy `train.strategy` (`tfgan_impl.distribute`). In a multi-worker cluster every
@@ -188,6 +188,7 @@ def train(config, run_dir, verbose="auto", strategy=None):
         verbose: `keras.Model.fit` verbosity (non-chief workers are silent).
         strategy: the `tf.distribute.Strategy` to train under; by default `make_strategy(train.strategy)`, which
             for multi-worker and TPU strategies must run before TensorFlow runs any op.
+        callbacks: extra Keras callbacks, run after the run directory's own.
 
     Returns:
         The trained `GAN`.
@@ -199,10 +200,10 @@ def train(config, run_dir, verbose="auto", strategy=None):
     if strategy is None:
         strategy = distribute.make_strategy(config.train.strategy, config.train.tpu)
     if distribute.is_chief(strategy):
-        return _train(config, run_dir, strategy, verbose, chief=True)
+        return _train(config, run_dir, strategy, verbose, chief=True, extra_callbacks=callbacks)
     scratch = tempfile.mkdtemp(prefix="tfgan-impl-worker-")
     try:
-        return _train(config, scratch, strategy, verbose=0, chief=False)
+        return _train(config, scratch, strategy, verbose=0, chief=False, extra_callbacks=callbacks)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -312,7 +313,7 @@ def compile_model(model, config):
     return model
 
 
-def _train(config, run_dir, strategy, verbose, chief):
+def _train(config, run_dir, strategy, verbose, chief, extra_callbacks=()):
     seed_everything(config)
     dataset, info, marginals, grid_pairs = _training_data(config)
     if config.data.batch_size % strategy.num_replicas_in_sync:
@@ -341,7 +342,7 @@ def _train(config, run_dir, strategy, verbose, chief):
         print(f"{run_dir}: resuming after epoch {initial_epoch}")
     if steps_per_epoch is not None:
         dataset = dataset.skip(initial_epoch * steps_per_epoch * config.train.d_steps)
-    callbacks = make_callbacks(run_dir, config, config.data.batch_size, grid_pairs)
+    callbacks = make_callbacks(run_dir, config, config.data.batch_size, grid_pairs) + list(extra_callbacks)
     accuracy = None
     if isinstance(gan, SemiSupervisedGAN):
         accuracy = _held_out_accuracy(config)
