@@ -98,16 +98,23 @@ def test_sobel_edges_mark_a_step():
     assert edge_map[4, 0] == edge_map[4, 7] == 0.0
 
 
-def test_saves_and_loads_with_keras(tmp_path):
-    model = tiny_pix2pix()
+@pytest.mark.parametrize("kind", ["pix2pix", "cyclegan"])
+def test_saves_and_loads_with_keras(tmp_path, kind):
+    from tfgan_impl.translation import CycleGAN
+
+    model = tiny_pix2pix() if kind == "pix2pix" else tiny_cyclegan()
     images = tf.random.stateless_uniform([8, 16, 16, 1], seed=[0, 0], minval=-1.0, maxval=1.0)
     model.fit(tf.data.Dataset.from_tensor_slices((images, -images)).batch(4), epochs=1, verbose=0)
-    path = str(tmp_path / "pix2pix.keras")
+    path = str(tmp_path / f"{kind}.keras")
     model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
-    assert isinstance(loaded, Pix2Pix) and loaded.l1_weight == 100.0
+    assert isinstance(loaded, Pix2Pix if kind == "pix2pix" else CycleGAN)
+    networks = model.GENERATORS + model.DISCRIMINATORS
+    settings = [{k: v for k, v in m.get_config().items() if k not in networks} for m in (model, loaded)]
+    assert settings[0] == settings[1] and len(settings[0]) > 2  # l1_weight or the cycle weights, output range
     assert int(loaded.g_optimizer.iterations.numpy()) == 2
-    np.testing.assert_allclose(loaded(images), model(images), atol=1e-6)
+    for name in model.GENERATORS:
+        np.testing.assert_allclose(getattr(loaded, name)(images), getattr(model, name)(images), atol=1e-6)
 
 
 @pytest.mark.slow
@@ -171,7 +178,7 @@ def test_cli_trains_samples_and_exports_a_translator(translator_run, tmp_path, c
     model = training.load_run(translator_run)
     images = np.random.default_rng(3).random((4, 16, 16, 1)).astype(np.float32)
     expected = model.translate(images)
-    assert expected.std() > 0.01
+    assert expected.std() > 0.005  # 50 times the parity tolerance below, so agreement means something
     out = str(tmp_path / "models")
     for export_format in ("saved_model", "tflite", "onnx"):
         assert cli.main(["export", translator_run, "--format", export_format, "--out", out]) == 0
@@ -290,19 +297,6 @@ def test_constant_then_linear_decay():
     schedule = ConstantThenLinearDecay(2e-4, constant_steps=100, decay_steps=50)
     assert [float(schedule(step)) for step in (0, 100, 125, 150, 400)] == pytest.approx([2e-4, 2e-4, 1e-4, 0, 0])
     assert keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(schedule)).decay_steps == 50
-
-
-def test_cyclegan_saves_and_loads_with_keras(tmp_path):
-    from tfgan_impl.translation import CycleGAN
-
-    model = tiny_cyclegan()
-    images = tf.random.stateless_uniform([8, 16, 16, 1], seed=[0, 0], minval=-1.0, maxval=1.0)
-    model.fit(tf.data.Dataset.from_tensor_slices((images, -images)).batch(4), epochs=1, verbose=0)
-    path = str(tmp_path / "cyclegan.keras")
-    model.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
-    assert isinstance(loaded, CycleGAN) and loaded.cycle_weight == 10.0
-    np.testing.assert_allclose(loaded.inverse_generator(images), model.inverse_generator(images), atol=1e-6)
 
 
 @pytest.mark.slow

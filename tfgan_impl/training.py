@@ -210,23 +210,16 @@ def train(config, run_dir, verbose="auto", strategy=None, callbacks=()):
 
 def _training_data(config):
     """`(dataset, run information, marginals, grid pairs)` of a config: what `_train` feeds and records."""
-    if config.model.type == "cyclegan":
-        images_a, images_b = _domains(config, config.data.split)
-        dataset = paired.make_unpaired_dataset(images_a, images_b, config.data.batch_size,
-                                               output_range=config.model.output_range, jitter=config.data.jitter,
-                                               seed=config.seed, shuffle_buffer=config.data.shuffle_buffer)
-        info = {"input_shape": list(images_a.shape[1:]), "sample_shape": list(images_b.shape[1:]),
-                "source": config.data.source, "num_classes": None}
-        return dataset, info, None, (images_a[:min(config.train.num_samples, len(images_a))], None)
     if config.model.type in config_module.TRANSLATORS:
-        inputs, targets = _pairs(config, config.data.split)
-        dataset = paired.make_paired_dataset(inputs, targets, config.data.batch_size,
-                                             output_range=config.model.output_range, jitter=config.data.jitter,
-                                             seed=config.seed, shuffle_buffer=config.data.shuffle_buffer)
+        unpaired = config.model.type == "cyclegan"  # two domains, no pairs
+        inputs, targets = (_domains if unpaired else _pairs)(config, config.data.split)
+        make = paired.make_unpaired_dataset if unpaired else paired.make_paired_dataset
+        dataset = make(inputs, targets, config.data.batch_size, output_range=config.model.output_range,
+                       jitter=config.data.jitter, seed=config.seed, shuffle_buffer=config.data.shuffle_buffer)
         info = {"input_shape": list(inputs.shape[1:]), "sample_shape": list(targets.shape[1:]),
                 "source": config.data.source, "num_classes": None}
         shown = min(config.train.num_samples, len(inputs))
-        return dataset, info, None, (inputs[:shown], targets[:shown])
+        return dataset, info, None, (inputs[:shown], None if unpaired else targets[:shown])
     source = data.load_source(config.data.source, config.data.split, config.data.data_dir, config.data.image_size)
     conditional = config.model.type in ("cgan", "acgan")
     if config.model.type == "sgan":
