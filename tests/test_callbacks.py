@@ -39,7 +39,7 @@ def test_checkpoint_keeps_the_last_ones_and_restores_optimizer_state(tmp_path):
     gan = small_image_gan()
     gan.fit(image_dataset(), epochs=3, callbacks=[callbacks.Checkpoint(str(tmp_path), keep=2)], verbose=0)
     assert sorted(os.listdir(tmp_path)) == ["epoch_0002.weights.h5", "epoch_0003.weights.h5", "latest.json"]
-    assert callbacks.latest_checkpoint(str(tmp_path)) == {"epoch": 3, "weights": "epoch_0003.weights.h5", "step": 12}
+    assert callbacks.latest_checkpoint(str(tmp_path)) == {"epoch": 3, "weights": "epoch_0003.weights.h5", "step": 12, "seed_states": []}
     restored = small_image_gan(seed=1)
     assert callbacks.restore_latest(restored, str(tmp_path)) == 3
     assert int(restored.d_optimizer.iterations) == 12 and int(restored.g_optimizer.iterations) == 12
@@ -59,3 +59,18 @@ def test_metrics_csv_drops_rows_a_resumed_run_retrains(tmp_path):
     assert [row["epoch"] for row in rows] == ["1", "2", "3"]
     assert rows[1]["d_loss"] == "0.4" and rows[1]["g_loss"] == ""  # old rows keep their values, new columns empty
     assert float(rows[2]["d_loss"]) != 0.3 and float(rows[2]["g_loss"]) > 0  # epoch 3 was trained again
+
+
+def test_epoch_scalars_write_each_epochs_logs(tmp_path):
+    gan = small_image_gan()
+    history = gan.fit(image_dataset(), epochs=3, verbose=0,
+                      callbacks=[callbacks.EpochScalars(str(tmp_path / "logs"))]).history
+    written = {}
+    directory = tmp_path / "logs" / "train"
+    for name in os.listdir(directory):
+        for event in tf.compat.v1.train.summary_iterator(str(directory / name)):
+            for value in event.summary.value:
+                written[(value.tag, event.step)] = float(tf.make_ndarray(value.tensor))
+    for step in (1, 2, 3):
+        for tag in ("d_loss", "g_loss", "d_real", "d_fake"):
+            assert written[(tag, step)] == np.float32(history[tag][step - 1])

@@ -163,7 +163,7 @@ def make_callbacks(run_dir, config, global_batch_size, grid_pairs=None):
         *evaluation,
         callbacks_module.Checkpoint(os.path.join(run_dir, "checkpoints"), keep=train.keep_checkpoints),
         callbacks_module.MetricsCSV(os.path.join(run_dir, "metrics.csv")),
-        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), write_graph=False),
+        callbacks_module.EpochScalars(os.path.join(run_dir, "logs")),
     ]
 
 
