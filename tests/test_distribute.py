@@ -234,6 +234,16 @@ def test_make_strategy_names():
         distribute.make_strategy("horovod")
 
 
+def test_auto_picks_mirrored_with_several_gpus(monkeypatch):
+    devices = {"GPU": []}
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: devices.get(kind, []))
+    assert distribute.resolve_auto() == "default"
+    devices["GPU"] = ["/gpu:0"]
+    assert distribute.resolve_auto() == "default"
+    devices["GPU"] = ["/gpu:0", "/gpu:1"]
+    assert distribute.resolve_auto() == "mirrored"
+
+
 def test_multi_worker_without_a_cluster_and_tpu_without_a_tpu_are_clear_errors(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)

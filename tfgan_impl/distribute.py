@@ -35,7 +35,7 @@ def make_strategy(name="auto", tpu=None):
     if name not in STRATEGIES:
         raise UserError(f"train.strategy: expected one of {', '.join(STRATEGIES)}, got {name!r}")
     if name == "auto":
-        name = "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "default"
+        name = resolve_auto()
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -60,6 +60,11 @@ def make_strategy(name="auto", tpu=None):
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserError(f"train.strategy tpu: no TPU {tpu or 'on this machine'!r} ({message})") from None
     return tf.distribute.TPUStrategy(resolver)
+
+
+def resolve_auto():
+    """What `auto` means on this machine: `mirrored` when more than one GPU is visible, else `default`."""
+    return "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "default"
 
 
 def _cluster_resolver():
