@@ -1,0 +1,82 @@
+"""Benchmark: how fast each data source delivers training batches, against how fast the train step eats them.
+
+For `idx:` (Debian's Fashion-MNIST copy, when installed), `npz:` and `folder:` (the same 4,096 images written
+to a temporary npz file and PNG folder), `tfgan_impl.data.make_dataset` batches of 128 at 28x28 are read for
+`--batches` batches (after the first, which pays for setup); the train step's rate is `GAN.fit` on the default
+job's DCGAN networks. Target: every source at least 10x the step's batches per second. Prints JSON, then a
+one-line summary. Usage: python bench/input_pipeline.py [--batches 200]
+"""
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from tfgan_impl import GAN, data, networks  # noqa: E402
+
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+BATCH = 128
+
+
+def batches_per_second(dataset, batches):
+    iterator = iter(dataset.repeat())
+    next(iterator)  # setup: the first batch pays for building the pipeline and the first shuffle fill
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(iterator)
+    return batches / (time.perf_counter() - start)
+
+
+def train_steps_per_second(steps=40):
+    keras.utils.set_random_seed(0)
+    gan = GAN(networks.dcgan_generator(100, [28, 28, 1], 32), networks.dcgan_discriminator([28, 28, 1], 32),
+              latent_dim=100, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, 0.5), g_optimizer=keras.optimizers.Adam(2e-4, 0.5))
+    images = np.random.default_rng(0).uniform(-1, 1, (BATCH * 8, 28, 28, 1)).astype("float32")
+    dataset = tf.data.Dataset.from_tensor_slices(images).repeat().batch(BATCH, drop_remainder=True)
+    gan.fit(dataset, epochs=1, steps_per_epoch=5, verbose=0)
+    start = time.perf_counter()
+    gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
+    return steps / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=200)
+    args = parser.parse_args()
+    images = np.random.default_rng(0).integers(0, 256, (4096, 28, 28, 1), dtype=np.uint8)
+    rates = {}
+    with tempfile.TemporaryDirectory() as directory:
+        np.savez(os.path.join(directory, "images.npz"), x=images)
+        os.makedirs(os.path.join(directory, "folder"))
+        for index, image in enumerate(images):
+            Image.fromarray(image[..., 0]).save(os.path.join(directory, "folder", f"{index:05d}.png"))
+        sources = {"npz": f"npz:{os.path.join(directory, 'images.npz')}",
+                   "folder": f"folder:{os.path.join(directory, 'folder')}"}
+        if os.path.isdir(FASHION_MNIST):
+            sources["idx"] = f"idx:{FASHION_MNIST}"
+        for name, source in sources.items():
+            start = time.perf_counter()
+            dataset = data.make_dataset(source, BATCH, seed=0)
+            rates[f"{name}_load_seconds"] = time.perf_counter() - start
+            rates[f"{name}_batches_per_second"] = batches_per_second(dataset, args.batches)
+    step_rate = train_steps_per_second()
+    results = {"train_steps_per_second": step_rate, **rates,
+               **{f"{name}_headroom": rates[f"{name}_batches_per_second"] / step_rate for name in sources},
+               "batch_size": BATCH, "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+               "tensorflow": tf.__version__}
+    print(json.dumps(results, indent=1))
+    print("batches per second / train steps per second: " + ", ".join(
+        f"{name} {results[f'{name}_headroom']:.0f}x" for name in sources) + f" (train step {step_rate:.1f}/s)")
+
+
+if __name__ == "__main__":
+    main()
