@@ -402,3 +402,29 @@ def test_unpaired_folders_and_direction(tmp_path):
     edge_inputs, image_targets = training._pairs(backward, "train")
     np.testing.assert_array_equal(inputs, image_targets)
     np.testing.assert_array_equal(targets, edge_inputs)
+
+
+def test_tfds_translation_sources_with_mocked_tfds(monkeypatch):
+    """TFDS cannot download here: `tfds.testing.mock_data` stands in with random examples of each set's real
+    features, so the CycleGAN (`tfds:cycle_gan/NAME`, splits trainA/trainB) and paired (`pairs:tfds:...`)
+    paths run end to end."""
+    import tensorflow_datasets as tfds
+
+    from tfgan_impl import data
+
+    monkeypatch.setattr(data, "can_reach", lambda *args, **kwargs: True)
+    opened, load_tfds = [], data.load_tfds
+    monkeypatch.setattr(data, "load_tfds", lambda name, split, *rest: opened.append((name, split)) or
+                        load_tfds(name, split, *rest))
+    with tfds.testing.mock_data(num_examples=6):  # the mock ignores slices: every split has 6 examples
+        images_a, images_b = paired.load_unpaired("tfds:cycle_gan/horse2zebra", "train[:4]", image_size=[16, 16])
+        assert opened == [("cycle_gan/horse2zebra", "trainA[:4]"), ("cycle_gan/horse2zebra", "trainB[:4]")]
+        assert images_a.shape == images_b.shape == (6, 16, 16, 3)
+        assert 0.0 <= images_a.min() and images_a.max() <= 1.0 and images_a.std() > 0
+        inputs, targets = paired.load_pairs("pairs:tfds:oxford_iiit_pet:image,segmentation_mask", "train",
+                                            image_size=[8, 8])
+        assert inputs.shape == (6, 8, 8, 3) and targets.shape == (6, 8, 8, 1)
+        with pytest.raises(DataError, match="has no feature 'mask'"):
+            paired.load_pairs("pairs:tfds:oxford_iiit_pet:image,mask", "train", image_size=[8, 8])
+    with pytest.raises(DataError, match="set data.image_size"):
+        paired.load_unpaired("tfds:cycle_gan/horse2zebra")

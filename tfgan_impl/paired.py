@@ -6,13 +6,20 @@ Pair sources (images in [0, 1], float32, `[n, H, W, C]` each):
                           the offline task of our tests (`edges:fashion_mnist`)
     `pairs:DIR`           side-by-side A|B images in one file each, the layout of the original pix2pix data sets
     `pairs:DIR_A,DIR_B`   two folders whose files of the same name form a pair
+    `pairs:tfds:NAME:A,B` two image features of each example of a TFDS set, e.g.
+                          `pairs:tfds:oxford_iiit_pet:image,segmentation_mask`
 
 Unpaired sources (two arrays of possibly different lengths):
 
     `classes:SOURCE:I,J`  the images of class I and of class J of a labelled source, e.g.
                           `classes:fashion_mnist:7,9` (sneakers and ankle boots), the offline task of our tests
     `unpaired:DIR_A,DIR_B`  two folders of images
+    `tfds:cycle_gan/NAME` TFDS's CycleGAN sets: splits trainA and trainB (testA and testB for `test`)
+
+TFDS images differ in size: these sources need `data.image_size`.
 """
+import re
+
 import os
 
 import numpy as np
@@ -110,6 +117,11 @@ def load_pairs(source, split="train", data_dir=None, image_size=None):
         if images.ndim != 4:
             raise DataError(f"{source}: expected images [n, H, W, C], got shape {list(images.shape)}")
         return images, sobel_edges(images)
+    if kind == "pairs" and rest.startswith("tfds:"):
+        name, _, features = rest[len("tfds:"):].rpartition(":")
+        if not name or len(features.split(",")) != 2:
+            raise DataError(f"{source}: expected pairs:tfds:NAME:FEATURE_A,FEATURE_B")
+        return _tfds_images(name, split, data_dir, image_size, features.split(","), source)
     if kind == "pairs" and rest:
         directories = rest.split(",")
         if len(directories) == 1:
@@ -142,13 +154,53 @@ def load_unpaired(source, split="train", data_dir=None, image_size=None):
             if not len(domain):
                 raise DataError(f"{source}: class {class_id} has no images in split {split!r}")
         return domains
+    if kind == "tfds" and rest.startswith("cycle_gan/"):
+        matched = re.fullmatch(r"(\w+)(\[.*\])?", split)  # train -> trainA, trainB; train[:100] -> trainA[:100]
+        if not matched:
+            raise DataError(f"{source}: cannot read split {split!r} as NAME or NAME[SLICE]")
+        base, slicing = matched.group(1), matched.group(2) or ""
+        return tuple(_tfds_images(rest, f"{base}{domain}{slicing}", data_dir, image_size, ["image"], source)[0]
+                     for domain in ("A", "B"))
     if kind == "unpaired" and len(rest.split(",")) == 2:
         domains = []
         for directory in rest.split(","):
             arrays = [_decode(os.path.join(directory, name)) for name in _image_files(directory)]
             domains.append(_resize(_stack(arrays, directory), image_size))
         return tuple(domains)
-    raise DataError(f"unknown unpaired source {source!r}; expected classes:SOURCE:I,J or unpaired:DIR_A,DIR_B")
+    raise DataError(f"unknown unpaired source {source!r}; expected classes:SOURCE:I,J, unpaired:DIR_A,DIR_B or "
+                    "tfds:cycle_gan/NAME")
+
+
+def _tfds_images(name, split, data_dir, image_size, features, source):
+    """Image features of a TFDS split as float arrays in [0, 1], resized to `image_size` (one array per feature)."""
+    if image_size is None:
+        raise DataError(f"{source}: TFDS images differ in size; set data.image_size, e.g. [256, 256]")
+    try:
+        import tensorflow_datasets as tfds
+
+        builder = tfds.builder(name, data_dir=data_dir)
+        missing = [feature for feature in features if feature not in builder.info.features]
+        if missing:
+            raise DataError(f"{source}: tfds:{name} has no feature {missing[0]!r}; it has "
+                            f"{', '.join(builder.info.features)}")
+    except DataError:
+        raise
+    except Exception as error:  # TFDS raises many types for unknown names
+        raise DataError(f"{source}: could not open tfds:{name} ({str(error).strip().splitlines()[0]})") from None
+    data_module.load_tfds(name, split, data_dir)  # prepares it, or fails clearly offline
+    dataset = builder.as_dataset(split=split, shuffle_files=False)
+
+    def resized(example):
+        return tuple(tf.image.resize(tf.cast(example[feature], tf.float32) / 255.0, image_size, antialias=True)
+                     for feature in features)
+
+    arrays = [[] for _ in features]
+    for batch in dataset.map(resized, num_parallel_calls=tf.data.AUTOTUNE).batch(256).as_numpy_iterator():
+        for collected, values in zip(arrays, batch):
+            collected.append(values)
+    if not arrays[0]:
+        raise DataError(f"{source}: split {split!r} is empty")
+    return tuple(np.clip(np.concatenate(collected), 0.0, 1.0) for collected in arrays)
 
 
 def _jitter(images, element_seed, height, width):
