@@ -8,15 +8,14 @@ Usage: python bench/evaluate.py
 """
 import json
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-from tfgan_impl import GAN, evaluation, networks  # noqa: E402
+from common import default_dcgan, machine  # noqa: E402
+
+from tfgan_impl import evaluation  # noqa: E402
 from tfgan_impl.metrics import classifier as classifiers  # noqa: E402
 
 
@@ -34,9 +33,7 @@ def reset_peak():
 
 
 def main():
-    keras.utils.set_random_seed(0)
-    gan = GAN(networks.dcgan_generator(100, [28, 28, 1], 32), networks.dcgan_discriminator([28, 28, 1], 32),
-              latent_dim=100, seed=0)
+    gan = default_dcgan()
     classifier = classifiers.build_classifier([28, 28, 1], 10)
     start = time.perf_counter()
     evaluator = evaluation.Evaluator("fashion_mnist", ["fcd"], classifier=classifier)
@@ -49,9 +46,7 @@ def main():
         results[f"{num}_seconds"] = time.perf_counter() - start
         results[f"{num}_peak_mb_above_start"] = memory_megabytes("VmHWM") - before
         results[f"{num}_fcd"] = figures["fcd"]
-    results.update({"samples_per_second_50000": 50_000 / results["50000_seconds"],
-                    "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-                    "tensorflow": tf.__version__})
+    results.update({"samples_per_second_50000": 50_000 / results["50000_seconds"], **machine()})
     print(json.dumps(results, indent=1))
     print(f"FCD over 50,000 samples: {results['50000_seconds']:.1f} s "
           f"({results['samples_per_second_50000']:.0f} samples/s); peak memory above the start "

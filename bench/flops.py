@@ -11,7 +11,6 @@ summary. Usage: python bench/flops.py [--steps 40]
 import argparse
 import json
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -20,7 +19,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfgan_impl import GAN, networks  # noqa: E402
+from common import default_dcgan, machine, random_image_batches  # noqa: E402
 
 BATCH = 128
 
@@ -58,15 +57,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
     args = parser.parse_args()
-    keras.utils.set_random_seed(0)
-    generator = networks.dcgan_generator(100, [28, 28, 1], 32)
-    discriminator = networks.dcgan_discriminator([28, 28, 1], 32)
-    g_flops, d_flops = forward_flops(generator), forward_flops(discriminator)
+    gan = default_dcgan()
+    g_flops, d_flops = forward_flops(gan.generator), forward_flops(gan.discriminator)
     step_flops = 3 * ((g_flops + 2 * d_flops) + (g_flops + d_flops))  # per image: D update, then G update
-    gan = GAN(generator, discriminator, latent_dim=100, seed=0)
-    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, 0.5), g_optimizer=keras.optimizers.Adam(2e-4, 0.5))
-    images = np.random.default_rng(0).uniform(-1, 1, (BATCH * 8, 28, 28, 1)).astype("float32")
-    dataset = tf.data.Dataset.from_tensor_slices(images).repeat().batch(BATCH, drop_remainder=True)
+    dataset = random_image_batches(BATCH)
     gan.fit(dataset, epochs=1, steps_per_epoch=5, verbose=0)
     start = time.perf_counter()
     gan.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0)
@@ -75,9 +69,7 @@ def main():
     results = {"generator_forward_flops_per_image": g_flops, "discriminator_forward_flops_per_image": d_flops,
                "train_step_flops_per_image": step_flops, "images_per_second": images_per_second,
                "achieved_flops_per_second": step_flops * images_per_second, "matmul_peak_flops_per_second": peak,
-               "fraction_of_peak": step_flops * images_per_second / peak,
-               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-               "tensorflow": tf.__version__}
+               "fraction_of_peak": step_flops * images_per_second / peak, **machine()}
     print(json.dumps(results, indent=1))
     print(f"DCGAN 28x28 (base_filters 32): G {g_flops / 1e6:.1f} MFLOPs, D {d_flops / 1e6:.1f} MFLOPs per image "
           f"forward; step {step_flops / 1e6:.0f} MFLOPs per image; {results['achieved_flops_per_second'] / 1e9:.1f} "

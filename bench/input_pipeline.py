@@ -9,18 +9,17 @@ one-line summary. Usage: python bench/input_pipeline.py [--batches 200]
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from tfgan_impl import GAN, data, networks  # noqa: E402
+from common import default_dcgan, machine, random_image_batches  # noqa: E402
+
+from tfgan_impl import data  # noqa: E402
 
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 BATCH = 128
@@ -36,12 +35,7 @@ def batches_per_second(dataset, batches):
 
 
 def train_steps_per_second(steps=40):
-    keras.utils.set_random_seed(0)
-    gan = GAN(networks.dcgan_generator(100, [28, 28, 1], 32), networks.dcgan_discriminator([28, 28, 1], 32),
-              latent_dim=100, seed=0)
-    gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, 0.5), g_optimizer=keras.optimizers.Adam(2e-4, 0.5))
-    images = np.random.default_rng(0).uniform(-1, 1, (BATCH * 8, 28, 28, 1)).astype("float32")
-    dataset = tf.data.Dataset.from_tensor_slices(images).repeat().batch(BATCH, drop_remainder=True)
+    gan, dataset = default_dcgan(), random_image_batches(BATCH)
     gan.fit(dataset, epochs=1, steps_per_epoch=5, verbose=0)
     start = time.perf_counter()
     gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
@@ -71,8 +65,7 @@ def main():
     step_rate = train_steps_per_second()
     results = {"train_steps_per_second": step_rate, **rates,
                **{f"{name}_headroom": rates[f"{name}_batches_per_second"] / step_rate for name in sources},
-               "batch_size": BATCH, "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-               "tensorflow": tf.__version__}
+               "batch_size": BATCH, **machine()}
     print(json.dumps(results, indent=1))
     print("batches per second / train steps per second: " + ", ".join(
         f"{name} {results[f'{name}_headroom']:.0f}x" for name in sources) + f" (train step {step_rate:.1f}/s)")

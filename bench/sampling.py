@@ -10,17 +10,16 @@ Usage: python bench/sampling.py [--calls 300] [--rounds 15]
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfgan_impl import GAN, networks  # noqa: E402
+from common import default_dcgan, machine  # noqa: E402
+
 from tfgan_impl.export import export_saved_model  # noqa: E402
 
 
@@ -40,9 +39,7 @@ def main():
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
-    keras.utils.set_random_seed(0)
-    gan = GAN(networks.dcgan_generator(100, [28, 28, 1], 32), networks.dcgan_discriminator([28, 28, 1], 32),
-              latent_dim=100, seed=0)
+    gan = default_dcgan()
     with tempfile.TemporaryDirectory() as directory:
         served = tf.saved_model.load(export_saved_model(gan, directory)).signatures["serving_default"]
 
@@ -72,8 +69,7 @@ def main():
                     "batch_256_in_memory_images_per_second": batch / float(np.median(memory_seconds))})
     results["batch_256_ratio"] = (results["batch_256_served_images_per_second"]
                                   / results["batch_256_in_memory_images_per_second"])
-    results.update({"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-                    "tensorflow": tf.__version__, "keras": keras.__version__})
+    results.update(machine())
     print(json.dumps(results, indent=1))
     print(f"SavedModel vs in-memory generator: batch 256 {results['batch_256_ratio']:.2f}x "
           f"({results['batch_256_served_images_per_second']:.0f} images/s); batch 1 median "

@@ -9,7 +9,6 @@ Usage: python bench/scaling.py [--steps 30] [--rounds 5] [--batch-size 128]
 import argparse
 import json
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -20,19 +19,15 @@ if len(tf.config.list_physical_devices("GPU")) < 2:  # before TensorFlow initial
     _cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from common import default_dcgan, machine, random_image_batches  # noqa: E402
 
-from tfgan_impl import GAN, distribute, networks  # noqa: E402
+from tfgan_impl import distribute  # noqa: E402
 
 
 def build(strategy):
     with strategy.scope():
-        keras.utils.set_random_seed(0)
-        gan = GAN(networks.dcgan_generator(100, [28, 28, 1], 32), networks.dcgan_discriminator([28, 28, 1], 32),
-                  latent_dim=100, seed=0)
-        gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, 0.5), g_optimizer=keras.optimizers.Adam(2e-4, 0.5))
-    return gan
+        return default_dcgan()
 
 
 def main():
@@ -41,8 +36,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=128)
     args = parser.parse_args()
-    images = np.random.default_rng(0).uniform(-1, 1, (args.batch_size * 8, 28, 28, 1)).astype("float32")
-    dataset = tf.data.Dataset.from_tensor_slices(images).repeat().batch(args.batch_size, drop_remainder=True)
+    dataset = random_image_batches(args.batch_size)
     models = {1: build(tf.distribute.get_strategy()), 2: build(distribute.make_strategy("mirrored"))}
     assert models[2].distribute_strategy.num_replicas_in_sync == 2
     for gan in models.values():
@@ -56,9 +50,7 @@ def main():
     rates = {replicas: args.steps * args.batch_size / float(np.median(times)) for replicas, times in seconds.items()}
     results = {"one_replica_images_per_second": rates[1], "two_replicas_images_per_second": rates[2],
                "two_over_one": rates[2] / rates[1], "global_batch": args.batch_size,
-               "devices": [d.name for d in tf.config.list_logical_devices()],
-               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-               "tensorflow": tf.__version__}
+               "devices": [d.name for d in tf.config.list_logical_devices()], **machine()}
     print(json.dumps(results, indent=1))
     print(f"2 replicas vs 1 at global batch {args.batch_size}: {results['two_over_one']:.2f}x "
           f"({rates[1]:.0f} -> {rates[2]:.0f} images/s)")
