@@ -92,3 +92,17 @@ def test_weight_clip_constraint_and_serialization():
     restored = keras.models.model_from_json(model.to_json())
     constraints = [layer.kernel_constraint for layer in restored._flatten_layers() if hasattr(layer, "kernel_constraint")]
     assert any(isinstance(c, networks.WeightClip) and c.clip_value == 0.05 for c in constraints)
+
+
+def test_mlp_generator_batch_norm_normalizes_hidden_layers_in_training():
+    generator = networks.mlp_generator(3, [2], hidden_units=(16, 16), output_activation="linear", batch_norm=True)
+    norms = [layer for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 2
+    dense = [layer for layer in generator.layers if isinstance(layer, keras.layers.Dense)]
+    assert [layer.use_bias for layer in dense] == [False, False, True]  # the normalization's offset is the bias
+    z = np.random.default_rng(0).normal(5.0, 3.0, (64, 3)).astype("float32")
+    trunk = keras.Model(generator.inputs, norms[0].output)
+    normalized = keras.ops.convert_to_numpy(trunk(z, training=True))
+    np.testing.assert_allclose(normalized.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(normalized.std(axis=0), 1.0, atol=1e-2)
+    assert generator(z, training=True).shape == (64, 2)

@@ -16,7 +16,7 @@ def _uniform(init_range):
 
 def mlp_generator(latent_dim, output_shape, hidden_units=(1200, 1200), activation="relu",
                   output_activation="sigmoid", init_range=None, output_bias=None, num_classes=None,
-                  label_encoding="embedding", embedding_dim=16):
+                  label_encoding="embedding", embedding_dim=16, batch_norm=False):
     """MLP generator of Goodfellow et al. 2014 (MNIST: two ReLU layers of 1200 units, sigmoid output).
 
     Args:
@@ -30,6 +30,8 @@ def mlp_generator(latent_dim, output_shape, hidden_units=(1200, 1200), activatio
             sigmoid's bias from the data's marginals, see `tfgan_impl.networks.marginal_logits`).
         num_classes: if set, a conditional generator of `[z, labels]` (Mirza & Osindero 2014).
         label_encoding, embedding_dim: how labels are encoded (`"embedding"` or `"one_hot"`).
+        batch_norm: batch-normalize each hidden layer before its activation (Ioffe & Szegedy 2015), as the
+            2-D mixture generators of VEEGAN and PacGAN (Lin et al. 2018, appendix) do.
 
     Returns:
         A Keras model mapping `[batch, latent_dim]` (and labels) to `[batch, *output_shape]`.
@@ -39,7 +41,12 @@ def mlp_generator(latent_dim, output_shape, hidden_units=(1200, 1200), activatio
     def build(input_width):
         layers = [keras.Input((input_width,))]
         for units in hidden_units:
-            layers.append(keras.layers.Dense(units, activation=activation, kernel_initializer=_uniform(init_range)))
+            if batch_norm:  # the normalization's offset replaces the dense bias
+                layers += [keras.layers.Dense(units, use_bias=False, kernel_initializer=_uniform(init_range)),
+                           keras.layers.BatchNormalization(), keras.layers.Activation(activation)]
+            else:
+                layers.append(keras.layers.Dense(units, activation=activation,
+                                                 kernel_initializer=_uniform(init_range)))
         bias = "zeros" if output_bias is None else keras.initializers.Constant(output_bias)
         layers += [
             keras.layers.Dense(math.prod(output_shape), activation=output_activation,
