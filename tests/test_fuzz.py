@@ -6,7 +6,7 @@ import tempfile
 
 import numpy as np
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tfgan_impl import config as config_module
@@ -135,6 +135,8 @@ _DTYPES = ["float32", "float64", "float16", "int32", "int64", "uint8", "bool"]
 @settings(max_examples=60, deadline=None)
 @given(shape=st.lists(st.integers(0, 9), min_size=0, max_size=4), dtype=st.sampled_from(_DTYPES),
        special=st.sampled_from([None, "nan", "inf"]))
+@example(shape=[0, 8, 0], dtype="float32", special=None)  # more dimensions than declared, once let through
+@example(shape=[2, 8, 1], dtype="float32", special=None)
 def test_serving_signature_random_shapes_and_dtypes(shape, dtype, special):
     """Any `z` gives either images of the right shape in [0, 1] or an error naming the input, never a crash."""
     import tensorflow as tf

@@ -35,6 +35,7 @@ class ModelConfig:
     discriminator: dict = dataclasses.field(default_factory=lambda: {"name": "dcgan"})
     packing: int = 1                 # PacGAN: samples the discriminator judges together
     ema_decay: typing.Optional[float] = None  # moving average of the generator's weights, used for samples
+    rejection_percentile: typing.Optional[float] = None  # samples through discriminator rejection sampling
 
 
 @dataclasses.dataclass
@@ -229,6 +230,10 @@ def validate(config):
     _check(model.packing > 0, f"model.packing: expected a positive integer, got {model.packing}")
     _check(model.packing == 1 or model.type == "gan",
            f"model.packing: packing is for unconditional GANs (model.type gan), not {model.type!r}")
+    _check(model.rejection_percentile is None or (model.type == "gan" and model.packing == 1
+                                                   and 0.0 <= model.rejection_percentile < 100.0),
+           "model.rejection_percentile: expected null, or a percentile in [0, 100) for model.type gan without "
+           f"packing, got {model.rejection_percentile} (type {model.type!r}, packing {model.packing})")
     _check(model.ema_decay is None or 0.0 < model.ema_decay < 1.0,
            f"model.ema_decay: expected a number strictly between 0 and 1, or null, got {model.ema_decay}")
     _check(model.output_range is None or (len(model.output_range) == 2 and model.output_range[0] < model.output_range[1]),

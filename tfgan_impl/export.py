@@ -23,11 +23,14 @@ def _checked_shape(tensor, name, shape):
     """`tensor` after checks that its rank and non-batch sizes are `shape`'s (`None`: any size), with errors
     naming the input. A restored signature does not check shapes itself: a scalar would reach a layer."""
     message = "input {} must have shape [{}]".format(name, ", ".join("batch" if d is None else str(d) for d in shape))
-    checks = [tf.debugging.assert_equal(tf.rank(tensor), len(shape), message=message)]
+    # The rank is read from the runtime shape vector, padded with -1: `tf.rank` is folded to the signature's
+    # declared rank, which a restored signature does not enforce, so a rank-3 input would pass it.
+    rank = len(shape)
+    padded = tf.concat([tf.shape(tensor), tf.fill([rank + 1], -1)], axis=0)
+    checks = [tf.debugging.assert_greater_equal(padded[rank - 1], 0, message=message),  # not fewer dimensions
+              tf.debugging.assert_equal(padded[rank], -1, message=message)]  # not more
     sizes = [(index, size) for index, size in enumerate(shape) if size is not None]
     if sizes:
-        # Padded, so that reading the sizes of a lower-rank tensor cannot fail before the rank check reports.
-        padded = tf.concat([tf.shape(tensor), tf.fill([len(shape)], -1)], axis=0)
         actual = tf.gather(padded, [index for index, _ in sizes])
         checks.append(tf.debugging.assert_equal(actual, [size for _, size in sizes], message=message))
     with tf.control_dependencies(checks):

@@ -14,6 +14,7 @@ from tfgan_impl.adversarial import AdversarialModel
 from tfgan_impl import distribute
 from tfgan_impl import losses as losses_module
 from tfgan_impl import penalties as penalties_module
+from tfgan_impl import rejection
 from tfgan_impl.batches import REAL_BATCHES_KEY, group_real_batches, pack, packed_shape, real_images_of
 
 __all__ = ["GAN", "REAL_BATCHES_KEY", "group_real_batches", "pack", "packed_shape", "real_images_of"]
@@ -42,12 +43,14 @@ class GAN(AdversarialModel):
         packing: m, the samples the discriminator judges together (PacGAN, Lin et al. 2018); 1 for a plain GAN.
         ema_decay: if set, keeps an exponential moving average of the generator's weights (Karras et al. 2018,
             sec. A.1; Yazici et al. 2019) in `ema_generator`, used for sampling and export.
+        rejection_percentile: if set, `generate` draws through discriminator rejection sampling (Azadi et al.
+            2019, `tfgan_impl.rejection`) with gamma at this percentile; exports serve the generator alone.
     """
 
     num_classes = None  # unconditional; conditional subclasses set the number of classes
 
     def __init__(self, generator, discriminator, latent_dim, seed=None, output_range=(-1.0, 1.0), packing=1,
-                 ema_decay=None, **kwargs):
+                 ema_decay=None, rejection_percentile=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -60,6 +63,11 @@ class GAN(AdversarialModel):
         if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
             raise ValueError(f"ema_decay must lie strictly between 0 and 1, got {ema_decay!r}")
         self.ema_decay = None if ema_decay is None else float(ema_decay)
+        if rejection_percentile is not None and not (0.0 <= float(rejection_percentile) < 100.0
+                                                     and self.packing == 1 and self.num_classes is None):
+            raise ValueError("rejection_percentile needs an unconditional GAN without packing and a percentile in "
+                             f"[0, 100), got {rejection_percentile!r}")
+        self.rejection_percentile = None if rejection_percentile is None else float(rejection_percentile)
         self._create_trackers()
         self.loss_name = None
         self.d_steps = 1
@@ -360,6 +368,9 @@ class GAN(AdversarialModel):
         Returns:
             A float32 numpy array `[num, ...]`.
         """
+        if self.rejection_percentile is not None and labels is None:
+            return rejection.rejection_sample(self, num, seed, stream, self.rejection_percentile,
+                                              batch_size=max(int(batch_size), 2))
         return self.generate_from(self.latents(num, seed, stream), labels=labels, batch_size=batch_size)
 
     def generate_from(self, z, labels=None, batch_size=256):
@@ -387,6 +398,7 @@ class GAN(AdversarialModel):
             "output_range": None if self.output_range is None else list(self.output_range),
             "packing": self.packing,
             "ema_decay": self.ema_decay,
+            "rejection_percentile": self.rejection_percentile,
         }
 
     def get_compile_config(self):

@@ -93,7 +93,8 @@ def _build_gan(config, sample_shape, marginals, num_classes):
                    ema_decay=model.ema_decay)
     if uses_labels:
         return MODEL_CLASSES[model.type](generator, discriminator, num_classes=num_classes, **options)
-    return GAN(generator, discriminator, packing=model.packing, **options)
+    return GAN(generator, discriminator, packing=model.packing, rejection_percentile=model.rejection_percentile,
+               **options)
 
 
 def compile_gan(gan, config):
