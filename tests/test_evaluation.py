@@ -37,9 +37,11 @@ def test_domain_classifier_accuracy_and_fcd_sanity(fashion_classifier, tmp_path)
     # Real train images against the real test set: near zero; uniform noise: far away.
     assert real["fcd"] < 0.01 * noise["fcd"], (real["fcd"], noise["fcd"])
     assert abs(real["kcd"]) < 0.01 * noise["kcd"], (real["kcd"], noise["kcd"])
-    # Classifier features of noise land partly inside the real manifold (0.18 when written), far less than
-    # real images do (0.87).
-    assert real["precision"] > 0.75 and real["recall"] > 0.75 and noise["precision"] < 0.35
+    # Classifier features of noise land partly inside the real manifold, far less often than real images do
+    # (0.87 to 0.88): how often depends on the classifier the fixture trained (0.18 on the machine this was
+    # written on, 0.50 on a 2026-11-26 AMD EPYC run), so the check is the gap.
+    assert real["precision"] > 0.75 and real["recall"] > 0.75
+    assert noise["precision"] < real["precision"] - 0.3, (noise["precision"], real["precision"])
     assert real["score"] > 0.8 * real["score_real_data"] and noise["score"] < 0.5 * real["score"]
 
 
