@@ -18,7 +18,8 @@ needs_fashion_mnist = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
 
 @pytest.fixture(scope="module")
 def fashion_classifier(tmp_path_factory):
-    model, accuracy = classifiers.train_classifier("fashion_mnist", epochs=3)
+    # One epoch (0.88 test accuracy) keeps CI short; the default three give 0.908 (README).
+    model, accuracy = classifiers.train_classifier("fashion_mnist", epochs=1)
     path = str(tmp_path_factory.mktemp("classifier") / "fashion_mnist.keras")
     model.save(path)
     return path, accuracy
@@ -28,7 +29,7 @@ def fashion_classifier(tmp_path_factory):
 @needs_fashion_mnist
 def test_domain_classifier_accuracy_and_fcd_sanity(fashion_classifier, tmp_path):
     path, accuracy = fashion_classifier
-    assert accuracy >= 0.90, accuracy
+    assert accuracy >= 0.87, accuracy
     evaluator = evaluation.Evaluator("fashion_mnist", ["fcd", "kcd", "score", "pr"], classifier=path)
     train = data.to_unit_interval(data.load_source("fashion_mnist").images[:10_000])
     real = evaluator(evaluation.array_chunks(train, 10_000))
@@ -37,11 +38,11 @@ def test_domain_classifier_accuracy_and_fcd_sanity(fashion_classifier, tmp_path)
     # Real train images against the real test set: near zero; uniform noise: far away.
     assert real["fcd"] < 0.01 * noise["fcd"], (real["fcd"], noise["fcd"])
     assert abs(real["kcd"]) < 0.01 * noise["kcd"], (real["kcd"], noise["kcd"])
-    # Classifier features of noise land partly inside the real manifold, far less often than real images do
-    # (0.87 to 0.88): how often depends on the classifier the fixture trained (0.18 on the machine this was
-    # written on, 0.50 on a 2026-11-26 AMD EPYC run), so the check is the gap.
+    # Noise images' features collapse to a few points, which may well lie inside the real manifold (noise
+    # precision ran from 0.18 to 0.96 with classifiers from different machines and epochs), so precision cannot
+    # judge noise; recall can: the collapsed features cover none of the real images.
     assert real["precision"] > 0.75 and real["recall"] > 0.75
-    assert noise["precision"] < real["precision"] - 0.3, (noise["precision"], real["precision"])
+    assert noise["recall"] < 0.05, noise["recall"]
     assert real["score"] > 0.8 * real["score_real_data"] and noise["score"] < 0.5 * real["score"]
 
 
