@@ -331,7 +331,9 @@ def test_cyclegan_turns_sneakers_into_ankle_boots():
 
     (generator, discriminator), (inverse_generator, inverse_discriminator) = pair(), pair()
     model = CycleGAN(generator, discriminator, inverse_generator, inverse_discriminator)
-    model.compile(d_optimizer=keras.optimizers.Adam(2e-4, 0.5), g_optimizer=keras.optimizers.Adam(2e-4, 0.5))
+    # XLA: 1.5x faster CycleGAN steps on CPU (bench/xla.py), and it is trained here to learn under XLA.
+    model.compile(d_optimizer=keras.optimizers.Adam(2e-4, 0.5), g_optimizer=keras.optimizers.Adam(2e-4, 0.5),
+                  jit_compile=True)
     model.fit(paired.make_unpaired_dataset(train_a, train_b, batch_size=8, jitter=False, seed=0), epochs=3, verbose=0)
     to_boots, to_sneakers = model.translate(test_a), model.translate(test_b, inverse=True)
     assert boot_fraction(to_boots) > max(0.7, untranslated + 0.6), boot_fraction(to_boots)
