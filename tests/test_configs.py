@@ -31,7 +31,7 @@ def shrunk(path):
     data["split"] = "train[:256]"
     data["batch_size"] = math.lcm(8, mapping["model"]["packing"])
     data["labels_per_class"] = 2
-    mapping["train"].update(epochs=1, steps_per_epoch=2, num_samples=8, sample_every=1, jit_compile=False)
+    mapping["train"].update(epochs=1, steps_per_epoch=2, num_samples=8, sample_every=1)  # jit_compile as shipped
     mapping["evaluate"]["metrics"] = []
     return config_module.from_dict(mapping)
 
