@@ -78,32 +78,41 @@ class Pix2Pix(AdversarialModel):
             raise ValueError("Pix2Pix trains on (input images, target images) pairs")
         return data
 
-    def train_step(self, data):
-        """One discriminator and one generator update on a batch of pairs (Isola et al. 2017, eq. 4)."""
-        sources, targets = self._pair(data)
+    def _discriminator_gradients(self, sources, targets):
+        """The discriminator's gradients on a batch of pairs, its mean loss and its logits."""
         outputs = self.generator(sources, training=True)
         with tf.GradientTape() as tape:
             real_logits = tf.cast(self.discriminator([sources, targets], training=True), tf.float32)
             fake_logits = tf.cast(self.discriminator([sources, outputs], training=True), tf.float32)
             d_per_example = 0.5 * losses_module.minimax_discriminator_loss(real_logits, fake_logits)
             d_loss = distribute.scale_to_global_batch(d_per_example)
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(self.d_optimizer.scale_loss(d_loss), variables),
-                                             variables))
+        gradients = tape.gradient(self.d_optimizer.scale_loss(d_loss), self.discriminator.trainable_variables)
+        return gradients, tf.reduce_mean(d_per_example), real_logits, fake_logits
+
+    def _generator_gradients(self, sources, targets):
+        """The generator's gradients and its mean loss, adversarial term and L1 term."""
         with tf.GradientTape() as tape:
             outputs = self.generator(sources, training=True)
-            fake_logits_for_g = tf.cast(self.discriminator([sources, outputs], training=True), tf.float32)
-            adversarial = losses_module.non_saturating_generator_loss(fake_logits_for_g)
+            fake_logits = tf.cast(self.discriminator([sources, outputs], training=True), tf.float32)
+            adversarial = losses_module.non_saturating_generator_loss(fake_logits)
             l1 = self._l1(targets, outputs)
             g_per_example = adversarial + self.l1_weight * l1
             g_loss = distribute.scale_to_global_batch(g_per_example)
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(self.g_optimizer.scale_loss(g_loss), variables),
-                                             variables))
-        self.d_loss_tracker.update_state(tf.reduce_mean(d_per_example))
-        self.g_loss_tracker.update_state(tf.reduce_mean(g_per_example))
-        self.g_adversarial_tracker.update_state(tf.reduce_mean(adversarial))
-        self.l1_tracker.update_state(tf.reduce_mean(l1))
+        gradients = tape.gradient(self.g_optimizer.scale_loss(g_loss), self.generator.trainable_variables)
+        return gradients, tf.reduce_mean(g_per_example), tf.reduce_mean(adversarial), tf.reduce_mean(l1)
+
+    def train_step(self, data):
+        """One discriminator and one generator update on a batch of pairs (Isola et al. 2017, eq. 4)."""
+        sources, targets = self._pair(data)
+        gradients, d_loss, real_logits, fake_logits = self._per_replica(self._discriminator_gradients)(
+            sources, targets)
+        self.d_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
+        gradients, g_loss, adversarial, l1 = self._per_replica(self._generator_gradients)(sources, targets)
+        self.g_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.g_adversarial_tracker.update_state(adversarial)
+        self.l1_tracker.update_state(l1)
         self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
         self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
         return self._logs()
@@ -237,16 +246,17 @@ class CycleGAN(AdversarialModel):
         swap = tf.logical_and(tf.logical_not(free), draws[:, 0] < 0.5)
         random_slots = tf.cast(draws[:, 1] * self.pool_size, tf.int32) % self.pool_size
         slots = tf.where(free, tf.minimum(positions, self.pool_size - 1), random_slots)
-        stored = tf.gather(pool.read_value(), slots)
-        returned = tf.where(swap[:, None, None, None], stored, images)
+        pooled = pool.read_value()
+        returned = tf.where(swap[:, None, None, None], tf.gather(pooled, slots), images)
         written = tf.logical_or(free, swap)
-        pool.scatter_nd_update(tf.boolean_mask(slots, written)[:, None], tf.boolean_mask(images, written))
+        # A whole-value assign: per-replica (ON_READ) variables have no scatter updates under tf.distribute.
+        pool.assign(tf.tensor_scatter_nd_update(pooled, tf.boolean_mask(slots, written)[:, None],
+                                                tf.boolean_mask(images, written)))
         count.assign(tf.minimum(filled + batch, self.pool_size))
         return returned
 
-    def train_step(self, data):
-        """Both generators' update, then both discriminators' (Zhu et al. 2017, eq. 3 with least squares)."""
-        real_a, real_b = data
+    def _generator_gradients(self, real_a, real_b):
+        """Both generators' gradients, their translations of the batch, and the means of their loss terms."""
         l1 = Pix2Pix._l1
         with tf.GradientTape() as tape:
             fake_b = self.generator(real_a, training=True)
@@ -257,17 +267,18 @@ class CycleGAN(AdversarialModel):
                            + losses_module.least_squares_generator_loss(logits_fake_a))
             cycle = (l1(real_a, self.inverse_generator(fake_b, training=True))
                      + l1(real_b, self.generator(fake_a, training=True)))
-            identity = 0.0
+            identity = tf.zeros_like(cycle)
             if self.identity_weight:
                 identity = (l1(real_b, self.generator(real_b, training=True))
                             + l1(real_a, self.inverse_generator(real_a, training=True)))
             g_per_example = adversarial + self.cycle_weight * (cycle + self.identity_weight * identity)
             g_loss = distribute.scale_to_global_batch(g_per_example)
-        variables = self._variables(self.GENERATORS)
-        self.g_optimizer.apply_gradients(zip(tape.gradient(self.g_optimizer.scale_loss(g_loss), variables),
-                                             variables))
-        pooled_b = self.query_pool("b", tf.cast(fake_b, real_b.dtype))
-        pooled_a = self.query_pool("a", tf.cast(fake_a, real_a.dtype))
+        gradients = tape.gradient(self.g_optimizer.scale_loss(g_loss), self._variables(self.GENERATORS))
+        means = [tf.reduce_mean(term) for term in (g_per_example, adversarial, cycle, identity)]
+        return gradients, fake_a, fake_b, means
+
+    def _discriminator_gradients(self, real_a, real_b, pooled_a, pooled_b):
+        """Both discriminators' gradients, their mean loss, and the means of their logits on real and fake."""
         with tf.GradientTape() as tape:
             real_logits_b = tf.cast(self.discriminator(real_b, training=True), tf.float32)
             fake_logits_b = tf.cast(self.discriminator(pooled_b, training=True), tf.float32)
@@ -277,14 +288,29 @@ class CycleGAN(AdversarialModel):
             d_per_example = 0.5 * (losses_module.least_squares_discriminator_loss(real_logits_b, fake_logits_b)
                                    + losses_module.least_squares_discriminator_loss(real_logits_a, fake_logits_a))
             d_loss = distribute.scale_to_global_batch(d_per_example)
-        variables = self._variables(self.DISCRIMINATORS)
-        self.d_optimizer.apply_gradients(zip(tape.gradient(self.d_optimizer.scale_loss(d_loss), variables),
-                                             variables))
-        for name, value in (("d_loss", d_per_example), ("g_loss", g_per_example), ("g_adversarial", adversarial),
-                            ("cycle", cycle), ("identity", identity),
-                            ("d_real", tf.concat([tf.reshape(real_logits_a, [-1]), tf.reshape(real_logits_b, [-1])], 0)),
-                            ("d_fake", tf.concat([tf.reshape(fake_logits_a, [-1]), tf.reshape(fake_logits_b, [-1])], 0))):
-            self.trackers[name].update_state(tf.reduce_mean(value))
+        gradients = tape.gradient(self.d_optimizer.scale_loss(d_loss), self._variables(self.DISCRIMINATORS))
+
+        def mean_of(*logits):
+            return tf.reduce_mean(tf.concat([tf.reshape(value, [-1]) for value in logits], 0))
+
+        return (gradients, tf.reduce_mean(d_per_example), mean_of(real_logits_a, real_logits_b),
+                mean_of(fake_logits_a, fake_logits_b))
+
+    def train_step(self, data):
+        """Both generators' update, then both discriminators' (Zhu et al. 2017, eq. 3 with least squares)."""
+        real_a, real_b = data
+        gradients, fake_a, fake_b, (g_loss, adversarial, cycle, identity) = self._per_replica(
+            self._generator_gradients)(real_a, real_b)
+        self.g_optimizer.apply_gradients(zip(gradients, self._variables(self.GENERATORS)))
+        # The pools are stateful and per replica: queried between the two compiled halves.
+        pooled_b = self.query_pool("b", tf.cast(fake_b, real_b.dtype))
+        pooled_a = self.query_pool("a", tf.cast(fake_a, real_a.dtype))
+        gradients, d_loss, d_real, d_fake = self._per_replica(self._discriminator_gradients)(
+            real_a, real_b, pooled_a, pooled_b)
+        self.d_optimizer.apply_gradients(zip(gradients, self._variables(self.DISCRIMINATORS)))
+        for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("g_adversarial", adversarial),
+                            ("cycle", cycle), ("identity", identity), ("d_real", d_real), ("d_fake", d_fake)):
+            self.trackers[name].update_state(value)
         return self._logs()
 
     to_unit_interval = Pix2Pix.to_unit_interval
