@@ -227,25 +227,22 @@ def test_two_replicas_train_like_one_device():
     assert max_difference(single, replicated) < 1e-4
 
 
-@pytest.mark.parametrize("kind", ["pix2pix", "cyclegan"])
-def test_xla_under_mirrored_strategy_compiles_each_replica(kind):
+def test_xla_under_mirrored_strategy_compiles_each_replica():
     """XLA cannot compile a step that spans devices: under mirrored strategies the translators compile each
-    replica's gradients, and take the steps they take without XLA (CycleGAN's per-replica pools included)."""
+    replica's gradients, and take the steps they take without XLA. (CycleGAN is split the same way; its XLA
+    compilation takes minutes on 2 cores, so CI runs Pix2Pix's.)"""
     from tests.test_distribute import max_difference, mirrored
 
     def train(jit_compile):
         with mirrored().scope():
-            if kind == "cyclegan":
-                model = tiny_cyclegan(seed=5, jit_compile=jit_compile)
-            else:
-                keras.utils.set_random_seed(5)
-                model = Pix2Pix(unet_generator([16, 16, 1], base_filters=4, max_filters=8, dropout=0.0),
-                                patch_discriminator([16, 16, 1], base_filters=4, num_layers=2))
-                model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1),
-                              jit_compile=jit_compile)
+            keras.utils.set_random_seed(5)
+            model = Pix2Pix(unet_generator([8, 8, 1], base_filters=4, max_filters=8, dropout=0.0),
+                            patch_discriminator([8, 8, 1], base_filters=4, num_layers=2))
+            model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1),
+                          jit_compile=jit_compile)
         initial = [w.numpy() for w in model.weights]
-        images = tf.random.stateless_uniform([16, 16, 16, 1], seed=[1, 2], minval=-1.0, maxval=1.0)
-        model.fit(tf.data.Dataset.from_tensor_slices((images, tf.reverse(images, [2]))).batch(8), epochs=2,
+        images = tf.random.stateless_uniform([16, 8, 8, 1], seed=[1, 2], minval=-1.0, maxval=1.0)
+        model.fit(tf.data.Dataset.from_tensor_slices((images, tf.reverse(images, [2]))).batch(8), epochs=1,
                   verbose=0)
         return model, initial, [w.numpy() for w in model.weights]
 
@@ -253,19 +250,36 @@ def test_xla_under_mirrored_strategy_compiles_each_replica(kind):
     compiled_model, _, compiled = train(True)
     assert sorted(compiled_model._xla_functions) == ["_discriminator_gradients", "_generator_gradients"]
     moved = max_difference(plain, initial)
-    assert moved > 5e-4, moved  # training moved the weights (CycleGAN's Adam 2e-4 by up to 4 x 2e-4)
+    assert moved > 1e-3, moved  # training moved the weights
     assert max_difference(plain, compiled) < 0.02 * moved, (max_difference(plain, compiled), moved)
 
 
-def tiny_cyclegan(pool_size=50, seed=0, **compile_options):
+def test_cyclegan_pools_under_mirrored_strategy():
+    """The history pools are per-replica variables, which have no scatter updates under tf.distribute
+    (NotImplementedError before 2026-11-26): two replicas each fill their own pool with their half-batches."""
+    from tests.test_distribute import mirrored
+
+    with mirrored().scope():
+        model = tiny_cyclegan(pool_size=6, seed=5, size=8)
+    images = tf.random.stateless_uniform([16, 8, 8, 1], seed=[1, 2], minval=-1.0, maxval=1.0)
+    initial = [w.numpy() for w in model.generator.weights]
+    model.fit(tf.data.Dataset.from_tensor_slices((images, tf.reverse(images, [2]))).batch(8), epochs=1, verbose=0)
+    counts = [int(v.numpy()) for v in model._pool_counts["a"].values]
+    assert counts == [6, 6], counts  # 2 steps x 4 images per replica, capped at the pool size
+    stored = [v.numpy() for v in model._pools["a"].values]
+    assert all(np.abs(pool).sum(axis=(1, 2, 3)).min() > 0 for pool in stored)  # every slot written
+    assert any(np.abs(w - v).max() > 0 for w, v in zip(initial, [w.numpy() for w in model.generator.weights]))
+
+
+def tiny_cyclegan(pool_size=50, seed=0, size=16, **compile_options):
     from tfgan_impl.networks import resnet_translator
     from tfgan_impl.translation import CycleGAN
 
     keras.utils.set_random_seed(seed)
 
     def pair():
-        return (resnet_translator([16, 16, 1], base_filters=4, num_blocks=1),
-                patch_discriminator([16, 16, 1], base_filters=4, num_layers=2, conditional=False,
+        return (resnet_translator([size, size, 1], base_filters=4, num_blocks=1),
+                patch_discriminator([size, size, 1], base_filters=4, num_layers=2, conditional=False,
                                     normalization="instance"))
 
     (generator, discriminator), (inverse_generator, inverse_discriminator) = pair(), pair()
