@@ -29,15 +29,19 @@ CONFIGS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "config
 OFFLINE_SOURCE = "fashion_mnist"
 
 
-def load_config(path, jit_compile):
-    """The config at `path` with `train.jit_compile` set, and whether its data source was substituted."""
-    overrides = [f"train.jit_compile={str(jit_compile).lower()}"]
-    config = config_module.load(path, overrides)
+def load_config(path, jit_compile, source=None):
+    """The config at `path` with `train.jit_compile` set (and `data.source`, when given)."""
+    overrides = [f"train.jit_compile={str(jit_compile).lower()}"] + ([f"data.source={source}"] if source else [])
+    return config_module.load(path, overrides)
+
+
+def training_data(path):
+    """`(source override or None, training data)` of a config; data that needs the network (TFDS, Keras
+    downloads) is replaced by the offline Fashion-MNIST. The data does not depend on `jit_compile`."""
     try:
-        training._training_data(config)
-        return config, False
-    except UserError:  # data that needs the network (TFDS, Keras downloads)
-        return config_module.load(path, overrides + [f"data.source={OFFLINE_SOURCE}"]), True
+        return None, training._training_data(load_config(path, False))
+    except UserError:
+        return OFFLINE_SOURCE, training._training_data(load_config(path, False, OFFLINE_SOURCE))
 
 
 def timed_fit(model, dataset, steps):
@@ -48,15 +52,15 @@ def timed_fit(model, dataset, steps):
 
 def measure(path, steps, rounds):
     name = os.path.splitext(os.path.basename(path))[0]
-    models, substituted, dataset = {}, False, None
+    source, (dataset, info, marginals, _) = training_data(path)
+    models = {}
     for jit in (False, True):
-        config, substituted = load_config(path, jit)
+        config = load_config(path, jit, source)
         training.seed_everything(config)
-        dataset, info, marginals, _ = training._training_data(config)
         models[jit] = training.compile_model(training.build_model(config, info, marginals), config)
-        batch_size = config.data.batch_size * config.train.d_steps
     dataset = dataset.repeat()
-    result = {"config": name, "substituted": substituted, "images_per_step": batch_size}
+    result = {"config": name, "substituted": source is not None,
+              "images_per_step": config.data.batch_size * config.train.d_steps}
     first = {}
     for jit, model in models.items():
         try:
