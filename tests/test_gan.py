@@ -142,11 +142,11 @@ def test_replica_count_invariance_with_mirrored_strategy(gaussian_points):
 def test_replicas_draw_different_noise():
     gan = toy_gan()
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    per_replica = strategy.run(tf.function(lambda: gan.sample_latent(4, tf.constant(0, tf.int64), 0)))
+    per_replica = strategy.run(tf.function(lambda: gan.sample_latent(4, tf.constant(0, tf.int64), "discriminator_latents")))
     first, second = [t.numpy() for t in strategy.experimental_local_results(per_replica)]
     assert not np.allclose(first, second)
     # One replica drawing the whole global batch gets exactly the two replicas' slices, in order.
-    whole = gan.sample_latent(8, tf.constant(0, tf.int64), 0).numpy()
+    whole = gan.sample_latent(8, tf.constant(0, tf.int64), "discriminator_latents").numpy()
     np.testing.assert_array_equal(whole, np.concatenate([first, second]))
 
 

@@ -1,27 +1,114 @@
-"""What every adversarial model here shares: two optimizers, and a `fit` that works under every strategy.
+"""The adversarial step every model family shares: a list of phases, their gradients under tf.distribute, and
+the one `compile`.
 
-`keras.Model.fit` assumes one optimizer and one loss; the GANs and translators here update two networks with
-two optimizers in their own `train_step`. This base class keeps that bookkeeping in one place and works around
-three Keras 3.15 failures under `tf.distribute` (see the methods' comments).
+A step is a list of `Phase`s, as in StyleGAN2-ADA's training loop (Karras et al. 2020, `training_loop.py`:
+generator main, discriminator main, lazy regularization): each names the networks it trains, its optimizer,
+how often it runs and a loss function. `run_phase` computes a phase's gradients on each replica (loss scaled to
+the global batch, float16 loss scaling, per-replica XLA), applies them and updates the trackers of its metrics.
 """
+import dataclasses
+import functools
+import typing
+
 import keras
 import tensorflow as tf
 
 from tfgan_impl import distribute
 
+# `keras.Model.compile` arguments a model passes on; every other compile argument is a training option of the model.
+_KERAS_COMPILE_ARGS = ("jit_compile", "steps_per_execution", "run_eagerly")
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseLoss:
+    """What a phase's loss function returns.
+
+    Attributes:
+        losses: a per-example loss `[batch]`, or a list of them (terms over different batches, e.g. a labelled
+            batch beside the unlabelled one); each is summed and divided by its global batch size.
+        metrics: scalar figures by tracker name (this replica's means), e.g. `{"d_loss": ...}`.
+        outputs: tensors that later phases of the same step use (e.g. CycleGAN's translations), by name.
+    """
+
+    losses: typing.Any
+    metrics: dict = dataclasses.field(default_factory=dict)
+    outputs: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """One update of a step.
+
+    Attributes:
+        name: unique within the model, e.g. `"discriminator"`; also names its compiled per-replica function.
+        networks: attribute names of the networks whose trainable variables it updates.
+        optimizer: attribute name of its optimizer, `"d_optimizer"` or `"g_optimizer"`.
+        loss: a function of one input (a batch, or what `inputs` makes) returning a `PhaseLoss`.
+        interval: runs on the steps whose number is a multiple of it; its loss is multiplied by it, so that it
+            weighs as if it ran every step (lazy regularization, Karras et al. 2020b, sec. 3.1).
+        inputs: `inputs(data, carried) -> list`, one update per item, from the step's data and the outputs of
+            the phases before it; by default one update on the step's data.
+    """
+
+    name: str
+    networks: typing.Tuple[str, ...]
+    optimizer: str
+    loss: typing.Callable
+    interval: int = 1
+    inputs: typing.Optional[typing.Callable] = None
+
 
 class AdversarialModel(keras.Model):
-    """A `keras.Model` trained by `fit` with a discriminator optimizer and a generator optimizer.
+    """A `keras.Model` whose `fit` step runs its `phases()`, with a discriminator and a generator optimizer.
 
-    Subclasses set `self.generator` and `self.discriminator` and write `train_step`; they call
-    `_set_optimizers` from `compile` and return `self._logs()` from their steps. `model.optimizer` is the
-    generator's, so Keras counts one `fit` step per generator update.
+    Subclasses set their networks (named in `GENERATORS` and `DISCRIMINATORS`) before calling `build`, declare
+    the figures they report in `METRICS`, take their training options in `configure` and return their step in
+    `phases`. `model.optimizer` is the generator's, so Keras counts one `fit` step per generator update.
     """
+
+    # The networks each optimizer trains; CycleGAN trains two of each kind.
+    GENERATORS = ("generator",)
+    DISCRIMINATORS = ("discriminator",)
+    # Every figure the model can report; a `keras.metrics.Mean` tracker named NAME_tracker is made for each.
+    METRICS = ("d_loss", "g_loss")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._xla_per_replica = False
         self._xla_functions = {}
+        self._due = None  # names of the lazy phases this trace runs (see `_make_function`)
+        # Trackers must exist before the model is built: Keras locks a built model's state.
+        for name in self.METRICS:
+            setattr(self, f"{name}_tracker", keras.metrics.Mean(name=name))
+        self.training_options = {}
+
+    # -- configuration -----------------------------------------------------------------------------------------
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        """Configures adversarial training.
+
+        Args:
+            d_optimizer: optimizer (instance, name or config dict) of the discriminator(s).
+            g_optimizer: optimizer of the generator(s).
+            **kwargs: `jit_compile`, `steps_per_execution` and `run_eagerly` go to `keras.Model.compile`; the rest
+                are the model's training options (see its `configure`).
+        """
+        keras_options = {name: kwargs.pop(name) for name in _KERAS_COMPILE_ARGS if name in kwargs}
+        self._set_optimizers(d_optimizer, g_optimizer)
+        self.training_options = self.configure(**kwargs)
+        self._xla_functions = {}
+        # Keras reports and checkpoints `model.optimizer`; the generator's counts one `fit` step per update.
+        super().compile(optimizer=self.g_optimizer, auto_scale_loss=False, **keras_options)
+        self._compile_kwargs = keras_options
+
+    def configure(self):
+        """Validates and sets the model's training options (subclasses add keyword arguments); returns them as a
+        dict, which `get_compile_config` saves."""
+        return {}
+
+    def phases(self):
+        """The phases of one `fit` step, in order (a list of `Phase`)."""
+        raise NotImplementedError(f"{type(self).__name__} must define phases()")
 
     def _set_optimizers(self, d_optimizer, g_optimizer):
         """Resolves both optimizers (instances, names or configs); networks computing in float16 get dynamic
@@ -39,6 +126,92 @@ class AdversarialModel(keras.Model):
         return any(layer.dtype_policy.compute_dtype == "float16" for name in self.GENERATORS + self.DISCRIMINATORS
                    for layer in getattr(self, name)._flatten_layers())
 
+    # -- the step ----------------------------------------------------------------------------------------------
+
+    def train_step(self, data):
+        """Runs the phases that are due, in order; returns the epoch's figures so far."""
+        carried = {}
+        counter = None
+        for phase in self.phases():
+            if phase.interval > 1:
+                if self._due is None:  # eager execution: decide here
+                    counter = int(self.g_optimizer.iterations.numpy()) if counter is None else counter
+                    if counter % phase.interval:
+                        continue
+                elif phase.name not in self._due:
+                    continue
+            for inputs in phase.inputs(data, carried) if phase.inputs else [data]:
+                carried.update(self.run_phase(phase, inputs))
+        self.end_step()
+        return self._logs()
+
+    def end_step(self):
+        """Runs after the phases of every step (e.g. a moving average of the generator); nothing here."""
+
+    def run_phase(self, phase, inputs):
+        """One update of `phase` on `inputs` on this replica: gradients of its loss scaled to the global batch,
+        applied by its optimizer; its metrics go to their trackers.
+
+        Returns:
+            The phase's `outputs`, for the phases after it.
+        """
+        variables = self._variables(phase.networks)
+        gradients, metrics, outputs = self._per_replica(phase)(inputs)
+        getattr(self, phase.optimizer).apply_gradients(zip(gradients, variables))
+        self._track(metrics)
+        return outputs
+
+    def _gradients_function(self, phase):
+        optimizer = getattr(self, phase.optimizer)
+
+        def gradients(inputs):
+            variables = self._variables(phase.networks)
+            with tf.GradientTape() as tape:
+                result = phase.loss(inputs)
+                terms = result.losses if isinstance(result.losses, (list, tuple)) else [result.losses]
+                loss = tf.add_n([distribute.scale_to_global_batch(term) for term in terms])
+                if phase.interval > 1:
+                    loss *= float(phase.interval)
+                scaled_loss = optimizer.scale_loss(loss)  # float16's loss scaling; identity otherwise
+            return tape.gradient(scaled_loss, variables), result.metrics, result.outputs
+
+        gradients.__name__ = f"{phase.name}_gradients"
+        return gradients
+
+    def _per_replica(self, phase):
+        # XLA compiles one device's program and (on CPU) no collectives: under mirrored strategies it compiles
+        # each replica's forward and backward pass, and the optimizers' cross-replica update runs outside it.
+        if not self._xla_per_replica:
+            return self._gradients_function(phase)
+        if phase.name not in self._xla_functions:
+            self._xla_functions[phase.name] = tf.function(self._gradients_function(phase), jit_compile=True)
+        return self._xla_functions[phase.name]
+
+    def _track(self, metrics):
+        for name, value in metrics.items():
+            getattr(self, f"{name}_tracker").update_state(value)
+
+    def reports(self, name):
+        """Whether the figure `name` (of `METRICS`) is reported under the current training options."""
+        return True
+
+    @property
+    def metrics(self):
+        return [getattr(self, f"{name}_tracker") for name in self.METRICS if self.reports(name)]
+
+    def _logs(self):
+        logs = {m.name: m.result() for m in self.metrics}
+        if distribute.in_multi_worker_mode(self.distribute_strategy):
+            # Keras reduces step outputs across workers with `strategy.reduce(MEAN, axis=0)`, which needs an
+            # axis to reduce: scalars fail (part of keras-team/keras#20585).
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
+
+    def _variables(self, names):
+        return [v for name in names for v in getattr(self, name).trainable_variables]
+
+    # -- Keras's loop ------------------------------------------------------------------------------------------
+
     def fit(self, x=None, y=None, **kwargs):
         """`keras.Model.fit`; a `tf.data.Dataset` is taken as it is (it shuffles itself)."""
         if not self.compiled:
@@ -51,18 +224,34 @@ class AdversarialModel(keras.Model):
         strategy = self.distribute_strategy
         self._xla_per_replica = bool(self.jit_compile) and isinstance(
             strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy))
-        if (self.steps_per_execution == 1 and not self._xla_per_replica) or self.run_eagerly:
+        lazy = [phase for phase in self.phases() if phase.interval > 1] if step_function == self.train_step else []
+        if self.run_eagerly or (self.steps_per_execution == 1 and not self._xla_per_replica and not lazy):
             return super()._make_function(step_function)
-        # Keras 3.15's loop of several steps per call fails under every tf.distribute strategy ("You must feed a
-        # value for placeholder tensor 'while/cond/Placeholder'"); this loop avoids its lazily typed Optional.
+        # Lazy phases: a replica may not branch around an optimizer's cross-replica update ("merge_call called
+        # while defining a new graph"), so the step is traced once per set of due lazy phases and the branch is
+        # chosen outside the replicas.
+        step_functions = [step_function]
+        if lazy:
+            step_functions = [self._step_running(frozenset(p.name for i, p in enumerate(lazy) if mask >> i & 1))
+                              for mask in range(2 ** len(lazy))]
         if self.jit_compile and not self._xla_per_replica:
-            step_function = tf.function(step_function, jit_compile=True)
+            step_functions = [tf.function(function, jit_compile=True) for function in step_functions]
 
-        def one_step(data):  # inlined: a nested tf.function running the strategy fails inside the loop's cond
-            outputs = strategy.run(step_function, args=(data,))
+        def run(function, data):
+            outputs = strategy.run(function, args=(data,))
             return tf.nest.map_structure(lambda value: tf.reshape(strategy.reduce("MEAN", value, axis=None), []),
                                          outputs)
 
+        def one_step(data):  # inlined: a nested tf.function running the strategy fails inside the loop's cond
+            if len(step_functions) == 1:
+                return run(step_functions[0], data)
+            counter = self.g_optimizer.iterations
+            branch = tf.add_n([tf.cast(counter % phase.interval == 0, tf.int32) * 2 ** index
+                               for index, phase in enumerate(lazy)])
+            return tf.switch_case(branch, [functools.partial(run, function, data) for function in step_functions])
+
+        # Keras 3.15's loop of several steps per call fails under every tf.distribute strategy ("You must feed a
+        # value for placeholder tensor 'while/cond/Placeholder'"); this loop avoids its lazily typed Optional.
         @tf.function(reduce_retracing=True, jit_compile=False)
         def steps(iterator):
             outputs = one_step(iterator.get_next())
@@ -81,19 +270,24 @@ class AdversarialModel(keras.Model):
 
         return function
 
+    def _step_running(self, due):
+        """`train_step` traced with the lazy phases named in `due` (and no other)."""
+
+        def step(data):
+            self._due = due
+            try:
+                return self.train_step(data)
+            finally:
+                self._due = None
+
+        return step
+
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Keras peeks at a batch and reduces it eagerly here, which breaks under MultiWorkerMirroredStrategy
         # (keras-team/keras#20585); a GAN needs no data to build: networks are built and optimizers are
         # built on their own variables inside the strategy's scope.
         with self.distribute_strategy.scope():
             self.build_optimizers()
-
-    # The networks each optimizer trains; CycleGAN trains two of each kind.
-    GENERATORS = ("generator",)
-    DISCRIMINATORS = ("discriminator",)
-
-    def _variables(self, names):
-        return [v for name in names for v in getattr(self, name).trainable_variables]
 
     def build_optimizers(self):
         """Creates both optimizers' slot variables (needed before loading optimizer state)."""
@@ -102,21 +296,7 @@ class AdversarialModel(keras.Model):
         if not self.g_optimizer.built:
             self.g_optimizer.build(self._variables(self.GENERATORS))
 
-    def _logs(self):
-        logs = {m.name: m.result() for m in self.metrics}
-        if distribute.in_multi_worker_mode(self.distribute_strategy):
-            # Keras reduces step outputs across workers with `strategy.reduce(MEAN, axis=0)`, which needs an
-            # axis to reduce: scalars fail (part of keras-team/keras#20585).
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
-
-
-    def _per_replica(self, gradients_fn):
-        # XLA compiles one device's program and (on CPU) no collectives: under mirrored strategies it compiles
-        # each replica's forward and backward pass, and the optimizers' cross-replica update runs outside it.
-        if not self._xla_per_replica:
-            return gradients_fn
-        return self._xla_functions.setdefault(gradients_fn.__name__, tf.function(gradients_fn, jit_compile=True))
+    # -- saving ------------------------------------------------------------------------------------------------
 
     def get_config(self):
         return {**super().get_config(), **{name: keras.saving.serialize_keras_object(getattr(self, name))
@@ -133,7 +313,8 @@ class AdversarialModel(keras.Model):
         if not self.compiled:
             return {}
         return {"d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-                "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer), **self._compile_kwargs}
+                "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer), **self._compile_kwargs,
+                **self.training_options}
 
     def compile_from_config(self, config):
         config = dict(config)

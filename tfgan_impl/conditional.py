@@ -5,7 +5,6 @@ Both reuse `GAN`'s update; they change only how labels reach the networks (the h
 so the generator sees the data's class frequencies.
 """
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfgan_impl import losses as losses_module
@@ -50,24 +49,6 @@ class ConditionalGAN(GAN):
     def _discriminate(self, inputs, labels, training):
         return self.discriminator([inputs, labels], training=training), None
 
-    def generate(self, num, seed=0, batch_size=256, stream=0, labels=None):
-        """As `GAN.generate`; without `labels`, the classes are drawn in turn (equally many of each)."""
-        labels = np.arange(int(num)) % self.num_classes if labels is None else labels
-        return super().generate(num, seed=seed, batch_size=batch_size, stream=stream, labels=labels)
-
-    def generate_from(self, z, labels=None, batch_size=256):
-        """Samples in data units from latent vectors `z` `[n, latent_dim]` and class ids `labels` (one per row, or
-        one for all)."""
-        if labels is None:
-            raise ValueError(f"{type(self).__name__} needs labels: one class id per sample, or one for all")
-        labels = np.broadcast_to(np.asarray(labels, np.int32), [len(z)]).copy()
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}], got {sorted(set(labels.tolist()))}")
-        z, labels = tf.convert_to_tensor(z, tf.float32), tf.convert_to_tensor(labels)
-        if len(z) <= batch_size:
-            return self.to_data_units(self.sampling_generator([z, labels], training=False))
-        return self.to_data_units(self.sampling_generator.predict([z, labels], batch_size=batch_size, verbose=0))
-
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
 
@@ -88,20 +69,14 @@ class ACGAN(ConditionalGAN):
         self.class_loss_weight = 1.0
         super().__init__(generator, discriminator, latent_dim, num_classes, **kwargs)
 
-    def _create_trackers(self):
-        super()._create_trackers()
-        self.class_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="d_class_accuracy")
+    METRICS = GAN.METRICS + ("d_class_accuracy",)
 
-    def compile(self, d_optimizer, g_optimizer, class_loss_weight=1.0, **kwargs):
-        """As `GAN.compile`, with `class_loss_weight`, the weight of the auxiliary class loss L_C in both updates."""
+    def configure(self, class_loss_weight=1.0, **options):
+        """As `GAN.configure`, with `class_loss_weight`, the weight of the auxiliary class loss L_C in both updates."""
         if float(class_loss_weight) < 0:
             raise ValueError(f"class_loss_weight must be non-negative, got {class_loss_weight!r}")
         self.class_loss_weight = float(class_loss_weight)
-        super().compile(d_optimizer, g_optimizer, **kwargs)
-
-    @property
-    def metrics(self):
-        return super().metrics + [self.class_accuracy_tracker]
+        return {**super().configure(**options), "class_loss_weight": self.class_loss_weight}
 
     def _discriminate(self, inputs, labels, training):
         logits, class_logits = self.discriminator(inputs, training=training)
@@ -110,11 +85,8 @@ class ACGAN(ConditionalGAN):
     def _class_losses(self, real_class_logits, fake_class_logits, labels):
         generator_loss = self.class_loss_weight * losses_module.auxiliary_classifier_loss(fake_class_logits, labels)
         if real_class_logits is None:
-            return None, generator_loss
-        self.class_accuracy_tracker.update_state(labels, real_class_logits)
+            return None, generator_loss, {}
         real_loss = losses_module.auxiliary_classifier_loss(real_class_logits, labels, self.label_smoothing)
-        return self.class_loss_weight * real_loss + generator_loss, generator_loss
-
-    def get_compile_config(self):
-        config = super().get_compile_config()
-        return {**config, "class_loss_weight": self.class_loss_weight} if config else config
+        accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(real_class_logits, axis=-1, output_type=tf.int32),
+                                                   labels), tf.float32))
+        return self.class_loss_weight * real_loss + generator_loss, generator_loss, {"d_class_accuracy": accuracy}

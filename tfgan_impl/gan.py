@@ -3,25 +3,24 @@ import functools
 import random
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(f"tfgan_impl needs the TensorFlow backend of Keras; KERAS_BACKEND is {keras.backend.backend()!r}")
 
 from tfgan_impl import augment as augment_module
-from tfgan_impl.adversarial import AdversarialModel
-from tfgan_impl import distribute
+from tfgan_impl import distribute, noise, rejection
 from tfgan_impl import losses as losses_module
 from tfgan_impl import penalties as penalties_module
-from tfgan_impl import rejection
+from tfgan_impl.adversarial import AdversarialModel, Phase, PhaseLoss
 from tfgan_impl.batches import REAL_BATCHES_KEY, group_real_batches, pack, packed_shape, real_images_of
+from tfgan_impl.samplers import NoiseSampler
 
 __all__ = ["GAN", "REAL_BATCHES_KEY", "group_real_batches", "pack", "packed_shape", "real_images_of"]
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
-class GAN(AdversarialModel):
+class GAN(AdversarialModel, NoiseSampler):
     """A generator and a discriminator trained adversarially with `fit` (Goodfellow et al. 2014, Algorithm 1).
 
     Calling the model on latent vectors runs the generator (its moving average when `ema_decay` is set). `compile`
@@ -29,8 +28,9 @@ class GAN(AdversarialModel):
     of discriminator updates per generator update, WGAN's n_critic), discriminator penalties and DiffAugment.
     One `fit` step is one generator update.
 
+    A step is two phases, `discriminator` (run k times, each on its own real batch) then `generator`.
     Subclasses for conditional models (`tfgan_impl.conditional`) override the hooks `_split`, `_generate`,
-    `_discriminate` and `_class_losses`; the update itself is written once, here.
+    `_discriminate`, `_class_losses` and `_supervised_losses`; the update itself is written once, here.
 
     Args:
         generator: a Keras model mapping `[batch, latent_dim]` to samples.
@@ -47,7 +47,7 @@ class GAN(AdversarialModel):
             2019, `tfgan_impl.rejection`) with gamma at this percentile; exports serve the generator alone.
     """
 
-    num_classes = None  # unconditional; conditional subclasses set the number of classes
+    METRICS = ("d_loss", "g_loss", "d_real", "d_fake", "d_penalty")
 
     def __init__(self, generator, discriminator, latent_dim, seed=None, output_range=(-1.0, 1.0), packing=1,
                  ema_decay=None, rejection_percentile=None, **kwargs):
@@ -68,7 +68,6 @@ class GAN(AdversarialModel):
             raise ValueError("rejection_percentile needs an unconditional GAN without packing and a percentile in "
                              f"[0, 100), got {rejection_percentile!r}")
         self.rejection_percentile = None if rejection_percentile is None else float(rejection_percentile)
-        self._create_trackers()
         self.loss_name = None
         self.d_steps = 1
         self.penalties = {}
@@ -80,14 +79,6 @@ class GAN(AdversarialModel):
         # corrupt a resumed run; this keeps the average beside them instead.
         self.ema_generator = None if self.ema_decay is None else self._clone_generator()
         self.build()
-
-    def _create_trackers(self):
-        # Subclasses add theirs here: Keras locks a model's state once it is built, at the end of `__init__`.
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.d_real_tracker = keras.metrics.Mean(name="d_real")
-        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
-        self.d_penalty_tracker = keras.metrics.Mean(name="d_penalty")
 
     def _clone_generator(self):
         clone = keras.models.clone_model(self.generator)
@@ -111,13 +102,10 @@ class GAN(AdversarialModel):
     def call(self, z, training=False):
         return self.sampling_generator(z, training=training)
 
-    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", d_steps=1, penalties=None, label_smoothing=0.0,
-                augment=None, **kwargs):
-        """Configures adversarial training.
+    def configure(self, loss="non_saturating", d_steps=1, penalties=None, label_smoothing=0.0, augment=None):
+        """The training options of `compile(d_optimizer, g_optimizer, **options)`.
 
         Args:
-            d_optimizer: optimizer (instance, name or config dict) of the discriminator.
-            g_optimizer: optimizer of the generator.
             loss: name of a loss pair in `tfgan_impl.losses.LOSSES`: `"minimax"` (eq. 1), `"non_saturating"`
                 (the paper's practical choice), `"least_squares"`, `"wasserstein"` or `"hinge"`.
             d_steps: k, the discriminator updates per generator update (Algorithm 1; WGAN's n_critic), each on its
@@ -127,11 +115,12 @@ class GAN(AdversarialModel):
             label_smoothing: one-sided label smoothing of the discriminator's real targets (minimax losses only).
             augment: DiffAugment policy, names from `tfgan_impl.augment.POLICIES`, applied to real and generated
                 images before every discriminator call.
-            **kwargs: passed to `keras.Model.compile` (`jit_compile`, `steps_per_execution`, `run_eagerly`).
+
+        Returns:
+            The options as a dict.
         """
         if int(d_steps) < 1:
             raise ValueError(f"d_steps must be a positive integer, got {d_steps!r}")
-        self._set_optimizers(d_optimizer, g_optimizer)
         self.loss_pair = losses_module.get(loss)
         self.discriminator_loss_fn, self.generator_loss_fn = self.loss_pair.discriminator, self.loss_pair.generator
         if label_smoothing:
@@ -150,22 +139,26 @@ class GAN(AdversarialModel):
         self.augment = augment_module.check_policy(augment)
         self.loss_name = loss
         self.d_steps = int(d_steps)
-        # Keras reports and checkpoints `model.optimizer`; the generator's counts one `fit` step per update.
-        super().compile(optimizer=self.g_optimizer, auto_scale_loss=False, **kwargs)
-        self._compile_kwargs = dict(kwargs)
+        return {"loss": self.loss_name, "d_steps": self.d_steps, "penalties": dict(self.penalties),
+                "label_smoothing": self.label_smoothing, "augment": list(self.augment)}
 
-    @property
-    def metrics(self):
-        trackers = [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
-        return trackers + ([self.d_penalty_tracker] if self.penalties else [])
+    def reports(self, name):
+        return name != "d_penalty" or bool(self.penalties)
 
-    def _stream_seed(self, counter, stream):
-        # Streams: 0 discriminator noise, 1 generator noise, 2 evaluation noise, 3 penalty interpolation,
-        # 4-6 augmentation; keyed by an optimizer's iteration counter so a resumed run draws the same numbers.
-        return tf.stack([tf.constant(self.seed, tf.int64), tf.cast(counter, tf.int64) * 8 + stream])
+    def phases(self):
+        """Algorithm 1 of Goodfellow et al. 2014: k discriminator updates, each on its own real batch, then one
+        generator update (on the last of them, which conditional models take their labels from)."""
+        return [Phase("discriminator", self.DISCRIMINATORS, "d_optimizer", self.discriminator_loss,
+                      inputs=lambda data, carried: self._real_batches(data)),
+                Phase("generator", self.GENERATORS, "g_optimizer", self.generator_loss,
+                      inputs=lambda data, carried: self._real_batches(data)[-1:])]
+
+    def end_step(self):
+        if self.ema_generator is not None:
+            self._update_ema()
 
     def sample_latent(self, local_batch_size, counter, stream):
-        """Draws z ~ N(0, I) for this replica from a stateless stream keyed by `(seed, counter, stream)`.
+        """Draws z ~ N(0, I) for this replica from the named training stream keyed by `(seed, counter)`.
 
         The global batch of noise is drawn identically on every replica and each keeps its own slice, so no
         two replicas share a z and the noise of a step does not depend on the number of replicas. Keying by
@@ -174,22 +167,19 @@ class GAN(AdversarialModel):
         Args:
             local_batch_size: rows of z for this replica.
             counter: an integer tensor that advances every update (an optimizer's `iterations`).
-            stream: a small integer separating the discriminator's and generator's draws.
+            stream: a name from `tfgan_impl.noise.TRAINING_STREAMS`.
 
         Returns:
             A float32 tensor `[local_batch_size, latent_dim]`.
         """
         replica_id, num_replicas = distribute.replica_position()
         z = tf.random.stateless_normal([num_replicas, local_batch_size, self.latent_dim],
-                                       seed=self._stream_seed(counter, stream))
+                                       seed=noise.training_seed(self.seed, counter, stream))
         return z[replica_id]
 
     def _replica_seed(self, counter, stream):
         replica_id, _ = distribute.replica_position()
-        return tf.random.experimental.stateless_fold_in(self._stream_seed(counter, stream), replica_id)
-
-    def _scale(self, per_example_loss):
-        return distribute.scale_to_global_batch(per_example_loss)
+        return tf.random.experimental.stateless_fold_in(noise.training_seed(self.seed, counter, stream), replica_id)
 
     # Hooks of conditional subclasses: unconditional models ignore labels.
     def _split(self, data):
@@ -209,12 +199,13 @@ class GAN(AdversarialModel):
         return tf.cast(logits, tf.float32), None if class_logits is None else tf.cast(class_logits, tf.float32)
 
     def _class_losses(self, real_class_logits, fake_class_logits, labels):
-        """Per-example auxiliary losses of the discriminator and of the generator; none here."""
-        return 0.0, 0.0
+        """Per-example auxiliary losses of the discriminator and of the generator, and their figures; none here.
+        `real_class_logits` is `None` in the generator's phase."""
+        return 0.0, 0.0, {}
 
-    def _supervised_loss(self, real):
-        """A discriminator loss on labelled data carried beside the batch, already scaled; none here."""
-        return 0.0
+    def _supervised_losses(self, real):
+        """Per-example discriminator losses on labelled data carried beside the batch, and their figures."""
+        return [], {}
 
     def _discriminator_inputs(self, samples, counter, stream):
         """What the discriminator sees of samples: DiffAugment (when compiled with it), then PacGAN packing."""
@@ -228,7 +219,8 @@ class GAN(AdversarialModel):
         counter = self.d_optimizer.iterations
         replica_id, num_replicas = distribute.replica_position()
         batch = tf.shape(real_inputs)[0]
-        alpha = tf.random.stateless_uniform([num_replicas, batch], seed=self._stream_seed(counter, 3))[replica_id]
+        alpha = tf.random.stateless_uniform(
+            [num_replicas, batch], seed=noise.training_seed(self.seed, counter, "penalty_interpolation"))[replica_id]
 
         def discriminator_fn(inputs):
             return self._float32_logits(inputs, labels, training=True)[0]
@@ -238,62 +230,47 @@ class GAN(AdversarialModel):
             total += weight * penalties_module.PENALTIES[name](discriminator_fn, real_inputs, fake_inputs, alpha)
         return total
 
-    def _track_outputs(self, real_logits, fake_logits):
+    def _output_summaries(self, real_logits, fake_logits):
+        """`d_real` and `d_fake`: D's mean probability of "real" (or mean critic value, for losses of scores)."""
         def summary(logits):
             logits = tf.cast(logits, tf.float32)
             return tf.reduce_mean(tf.sigmoid(logits) if self.loss_pair.outputs_are_logits else logits)
 
-        self.d_real_tracker.update_state(summary(real_logits))
-        self.d_fake_tracker.update_state(summary(fake_logits))
+        return {"d_real": summary(real_logits), "d_fake": summary(fake_logits)}
 
-    def _discriminator_gradients(self, real):
-        """The discriminator's gradients on one real batch and what its trackers record."""
+    def discriminator_loss(self, real):
+        """The discriminator's phase on one real batch: its adversarial loss (plus the variants' class, penalty
+        and supervised terms) against fresh samples of the generator."""
         real_images, labels = self._split(real)
         counter = self.d_optimizer.iterations
-        z = self.sample_latent(tf.shape(real_images)[0], counter, stream=0)
-        fake_images = tf.cast(self._generate(z, labels, training=True), real_images.dtype)
-        with tf.GradientTape() as tape:
-            real_inputs = self._discriminator_inputs(real_images, counter, stream=4)
-            fake_inputs = self._discriminator_inputs(fake_images, counter, stream=5)
-            real_logits, real_class_logits = self._float32_logits(real_inputs, labels, training=True)
-            fake_logits, fake_class_logits = self._float32_logits(fake_inputs, labels, training=True)
-            per_example_loss = self.discriminator_loss_fn(real_logits, fake_logits)
-            class_loss, _ = self._class_losses(real_class_logits, fake_class_logits, labels)
-            penalty = self._penalty(real_inputs, fake_inputs, labels)
-            loss = self._scale(per_example_loss + class_loss + penalty) + self._supervised_loss(real)
-            scaled_loss = self.d_optimizer.scale_loss(loss)  # float16's loss scaling; identity otherwise
-        gradients = tape.gradient(scaled_loss, self.discriminator.trainable_variables)
-        return gradients, tf.reduce_mean(per_example_loss + class_loss), tf.reduce_mean(penalty), \
-            real_logits, fake_logits
-
-    def _discriminator_step(self, real):
-        gradients, loss, penalty, real_logits, fake_logits = self._per_replica(self._discriminator_gradients)(real)
-        self.d_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
-        self.d_loss_tracker.update_state(loss)
+        z = self.sample_latent(tf.shape(real_images)[0], counter, "discriminator_latents")
+        fake_images = tf.stop_gradient(tf.cast(self._generate(z, labels, training=True), real_images.dtype))
+        real_inputs = self._discriminator_inputs(real_images, counter, "augment_real")
+        fake_inputs = self._discriminator_inputs(fake_images, counter, "augment_fake_for_discriminator")
+        real_logits, real_class_logits = self._float32_logits(real_inputs, labels, training=True)
+        fake_logits, fake_class_logits = self._float32_logits(fake_inputs, labels, training=True)
+        adversarial = self.discriminator_loss_fn(real_logits, fake_logits)
+        class_loss, _, class_metrics = self._class_losses(real_class_logits, fake_class_logits, labels)
+        penalty = self._penalty(real_inputs, fake_inputs, labels)
+        supervised, supervised_metrics = self._supervised_losses(real)
+        metrics = {"d_loss": tf.reduce_mean(adversarial + class_loss), **self._output_summaries(real_logits, fake_logits),
+                   **class_metrics, **supervised_metrics}
         if self.penalties:
-            self.d_penalty_tracker.update_state(penalty)
-        self._track_outputs(real_logits, fake_logits)
+            metrics["d_penalty"] = tf.reduce_mean(penalty)
+        return PhaseLoss([adversarial + class_loss + penalty, *supervised], metrics)
 
-    def _generator_gradients(self, real):
-        """The generator's gradients on one batch and its mean loss."""
+    def generator_loss(self, real):
+        """The generator's phase: its adversarial loss (plus a class loss) on fresh samples, judged by the
+        discriminator as updated in this step."""
         real_images, labels = self._split(real)
         counter = self.g_optimizer.iterations
-        z = self.sample_latent(tf.shape(real_images)[0], counter, stream=1)
-        with tf.GradientTape() as tape:
-            fake_inputs = self._discriminator_inputs(self._generate(z, labels, training=True), counter, stream=6)
-            fake_logits, fake_class_logits = self._float32_logits(fake_inputs, labels, training=True)
-            per_example_loss = self.generator_loss_fn(fake_logits)
-            _, class_loss = self._class_losses(None, fake_class_logits, labels)
-            scaled_loss = self.g_optimizer.scale_loss(self._scale(per_example_loss + class_loss))
-        gradients = tape.gradient(scaled_loss, self.generator.trainable_variables)
-        return gradients, tf.reduce_mean(per_example_loss + class_loss)
-
-    def _generator_step(self, real):
-        gradients, loss = self._per_replica(self._generator_gradients)(real)
-        self.g_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
-        self.g_loss_tracker.update_state(loss)
-        if self.ema_generator is not None:
-            self._update_ema()
+        z = self.sample_latent(tf.shape(real_images)[0], counter, "generator_latents")
+        fake_inputs = self._discriminator_inputs(self._generate(z, labels, training=True), counter,
+                                                 "augment_fake_for_generator")
+        fake_logits, fake_class_logits = self._float32_logits(fake_inputs, labels, training=True)
+        _, class_loss, _ = self._class_losses(None, fake_class_logits, labels)
+        per_example_loss = self.generator_loss_fn(fake_logits) + class_loss
+        return PhaseLoss(per_example_loss, {"g_loss": tf.reduce_mean(per_example_loss)})
 
     def _update_ema(self):
         decay = self.ema_decay
@@ -315,24 +292,16 @@ class GAN(AdversarialModel):
             return [tf.nest.map_structure(lambda t, i=i: t[:, i], stacked) for i in range(self.d_steps)]
         return [data] * self.d_steps
 
-    def train_step(self, data):
-        """One generator update after `d_steps` discriminator updates (Goodfellow et al. 2014, Algorithm 1)."""
-        real_batches = self._real_batches(data)
-        for real in real_batches:
-            self._discriminator_step(real)
-        self._generator_step(real_batches[-1])
-        return self._logs()
-
     def test_step(self, data):
         """Reports the adversarial losses on held-out real data without updating either network."""
         real_images, labels = self._split(data)
-        z = self.sample_latent(tf.shape(real_images)[0], self.g_optimizer.iterations, stream=2)
+        z = self.sample_latent(tf.shape(real_images)[0], self.g_optimizer.iterations, "evaluation_latents")
         real_logits, _ = self._float32_logits(pack(real_images, self.packing), labels, training=False)
         fake_images = self._generate(z, labels, training=False)
         fake_logits, _ = self._float32_logits(pack(fake_images, self.packing), labels, training=False)
-        self.d_loss_tracker.update_state(tf.reduce_mean(self.discriminator_loss_fn(real_logits, fake_logits)))
-        self.g_loss_tracker.update_state(tf.reduce_mean(self.generator_loss_fn(fake_logits)))
-        self._track_outputs(real_logits, fake_logits)
+        self._track({"d_loss": tf.reduce_mean(self.discriminator_loss_fn(real_logits, fake_logits)),
+                     "g_loss": tf.reduce_mean(self.generator_loss_fn(fake_logits)),
+                     **self._output_summaries(real_logits, fake_logits)})
         return self._logs()
 
     def fit(self, x=None, y=None, **kwargs):
@@ -351,44 +320,12 @@ class GAN(AdversarialModel):
             x = group_real_batches(x, self.d_steps)
         return super().fit(x, y, **kwargs)
 
-    def latents(self, num, seed=0, stream=0):
-        """`num` latent vectors z ~ N(0, I), `[num, latent_dim]`, the same for the same `(seed, stream)`."""
-        return tf.random.stateless_normal([int(num), self.latent_dim], seed=[int(seed), int(stream)])
-
     def generate(self, num, seed=0, batch_size=256, stream=0, labels=None):
-        """Draws `num` samples in data units: images in [0, 1], other data in the data set's coordinates.
-
-        Args:
-            num: number of samples.
-            seed: integer seed; the same seed gives the same samples.
-            batch_size: generator batch size.
-            stream: a second integer key, to draw independent chunks under one seed.
-            labels: class ids, one per sample, for conditional models; unconditional models refuse them.
-
-        Returns:
-            A float32 numpy array `[num, ...]`.
-        """
+        """As `NoiseSampler.generate`; through discriminator rejection sampling when `rejection_percentile` is set."""
         if self.rejection_percentile is not None and labels is None:
             return rejection.rejection_sample(self, num, seed, stream, self.rejection_percentile,
                                               batch_size=max(int(batch_size), 2))
-        return self.generate_from(self.latents(num, seed, stream), labels=labels, batch_size=batch_size)
-
-    def generate_from(self, z, labels=None, batch_size=256):
-        """Samples in data units from given latent vectors `z` `[n, latent_dim]` (for interpolation and
-        latent arithmetic, Radford et al. 2015, sec. 6)."""
-        if labels is not None:
-            raise ValueError("this GAN is unconditional: it takes no labels")
-        if len(z) <= batch_size:  # one batch: a direct call avoids building a predict function
-            return self.to_data_units(self.sampling_generator(z, training=False))
-        return self.to_data_units(self.sampling_generator.predict(z, batch_size=batch_size, verbose=0))
-
-    def to_data_units(self, samples):
-        """Maps generator outputs from `output_range` to [0, 1] (identity when `output_range` is None), as numpy."""
-        samples = keras.ops.convert_to_numpy(samples).astype("float32")
-        if self.output_range is None:
-            return samples
-        low, high = self.output_range
-        return np.clip((samples - low) / (high - low), 0.0, 1.0)
+        return super().generate(num, seed=seed, batch_size=batch_size, stream=stream, labels=labels)
 
     def get_config(self):
         return {
@@ -400,10 +337,3 @@ class GAN(AdversarialModel):
             "ema_decay": self.ema_decay,
             "rejection_percentile": self.rejection_percentile,
         }
-
-    def get_compile_config(self):
-        config = super().get_compile_config()
-        if not config:
-            return config
-        return {**config, "loss": self.loss_name, "d_steps": self.d_steps, "penalties": dict(self.penalties),
-                "label_smoothing": self.label_smoothing, "augment": list(self.augment)}

@@ -94,21 +94,14 @@ class SemiSupervisedGAN(GAN):
         self.supervised_weight = 1.0
         super().__init__(generator, discriminator, latent_dim, **kwargs)
 
-    def _create_trackers(self):
-        super()._create_trackers()
-        self.supervised_loss_tracker = keras.metrics.Mean(name="d_supervised_loss")
-        self.supervised_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="d_supervised_accuracy")
+    METRICS = GAN.METRICS + ("d_supervised_loss", "d_supervised_accuracy")
 
-    def compile(self, d_optimizer, g_optimizer, supervised_weight=1.0, **kwargs):
-        """As `GAN.compile`, with `supervised_weight`, the weight of the labelled cross-entropy."""
+    def configure(self, supervised_weight=1.0, **options):
+        """As `GAN.configure`, with `supervised_weight`, the weight of the labelled cross-entropy."""
         if float(supervised_weight) < 0:
             raise ValueError(f"supervised_weight must be non-negative, got {supervised_weight!r}")
         self.supervised_weight = float(supervised_weight)
-        super().compile(d_optimizer, g_optimizer, **kwargs)
-
-    @property
-    def metrics(self):
-        return super().metrics + [self.supervised_loss_tracker, self.supervised_accuracy_tracker]
+        return {**super().configure(**options), "supervised_weight": self.supervised_weight}
 
     def _split(self, data):
         if not isinstance(data, dict) or LABELLED_IMAGES not in data:
@@ -119,12 +112,16 @@ class SemiSupervisedGAN(GAN):
         class_logits = tf.cast(self.discriminator(inputs, training=training), tf.float32)
         return tf.reduce_logsumexp(class_logits, axis=-1, keepdims=True), class_logits
 
-    def _supervised_loss(self, real):
+    def _supervised_losses(self, real):
+        if not isinstance(real, dict) or LABELLED_IMAGES not in real:
+            return [], {}
         class_logits = tf.cast(self.discriminator(real[LABELLED_IMAGES], training=True), tf.float32)
-        per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=real[LABELS], logits=class_logits)
-        self.supervised_loss_tracker.update_state(tf.reduce_mean(per_example))
-        self.supervised_accuracy_tracker.update_state(real[LABELS], class_logits)
-        return self.supervised_weight * self._scale(per_example)
+        labels = tf.cast(real[LABELS], tf.int32)
+        per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=class_logits)
+        accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(class_logits, axis=-1, output_type=tf.int32), labels),
+                                          tf.float32))
+        return [self.supervised_weight * per_example], {"d_supervised_loss": tf.reduce_mean(per_example),
+                                                         "d_supervised_accuracy": accuracy}
 
     def classify(self, images, batch_size=256):
         """Class predictions of the discriminator for images in the generator's output range, `[n]` int."""
@@ -133,7 +130,3 @@ class SemiSupervisedGAN(GAN):
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.classifier_classes}
-
-    def get_compile_config(self):
-        config = super().get_compile_config()
-        return {**config, "supervised_weight": self.supervised_weight} if config else config

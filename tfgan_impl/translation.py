@@ -1,24 +1,29 @@
 """Image-to-image translation: Pix2Pix on paired data (Isola et al. 2017, arXiv:1611.07004) and CycleGAN on
 unpaired data (Zhu et al. 2017, arXiv:1703.10593)."""
 import keras
-import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import distribute
 from tfgan_impl import losses as losses_module
-from tfgan_impl.adversarial import AdversarialModel
+from tfgan_impl.adversarial import AdversarialModel, Phase, PhaseLoss
+from tfgan_impl.samplers import Translator
 
 
-def _translate(model, generator, images, batch_size):
-    low, high = model.output_range
-    images = np.asarray(images, np.float32) * (high - low) + low
-    outputs = [generator(images[start:start + batch_size], training=False)
-               for start in range(0, len(images), batch_size)]
-    return model.to_unit_interval(np.concatenate(outputs) if outputs else np.zeros((0,), np.float32))
+def l1_distance(targets, outputs):
+    """Per-example mean absolute error `[batch]`, in the networks' units (Isola et al. 2017, eq. 3)."""
+    difference = tf.abs(tf.cast(targets, tf.float32) - tf.cast(outputs, tf.float32))
+    return tf.reduce_mean(tf.reshape(difference, [tf.shape(difference)[0], -1]), axis=1)
+
+
+def _sigmoid_mean(*logits):
+    return tf.reduce_mean(tf.sigmoid(tf.concat([tf.reshape(value, [-1]) for value in logits], 0)))
+
+
+def _mean(*logits):
+    return tf.reduce_mean(tf.concat([tf.reshape(value, [-1]) for value in logits], 0))
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
-class Pix2Pix(AdversarialModel):
+class Pix2Pix(AdversarialModel, Translator):
     """A conditional GAN that translates images x to images y, trained on pairs with `fit`
     (Isola et al. 2017, eq. 4: G* = arg min_G max_D L_cGAN(G, D) + lambda L_L1(G)).
 
@@ -34,6 +39,8 @@ class Pix2Pix(AdversarialModel):
         output_range: `(low, high)` of the images the networks see; `translate` maps outputs back to [0, 1].
     """
 
+    METRICS = ("d_loss", "g_loss", "g_adversarial", "l1", "d_real", "d_fake")
+
     def __init__(self, generator, discriminator, l1_weight=100.0, output_range=(-1.0, 1.0), **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
@@ -42,12 +49,6 @@ class Pix2Pix(AdversarialModel):
             raise ValueError(f"l1_weight must be non-negative, got {l1_weight!r}")
         self.l1_weight = float(l1_weight)
         self.output_range = tuple(float(v) for v in output_range)
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.g_adversarial_tracker = keras.metrics.Mean(name="g_adversarial")
-        self.l1_tracker = keras.metrics.Mean(name="l1")
-        self.d_real_tracker = keras.metrics.Mean(name="d_real")
-        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
         self.build()
 
     def build(self, input_shape=None):
@@ -60,17 +61,10 @@ class Pix2Pix(AdversarialModel):
     def call(self, images, training=False):
         return self.generator(images, training=training)
 
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
-        """Configures training: one optimizer per network (Adam, 2e-4, beta_1 0.5 in the paper, sec. 3.3);
-        `**kwargs` go to `keras.Model.compile` (`jit_compile`, `steps_per_execution`)."""
-        self._set_optimizers(d_optimizer, g_optimizer)
-        super().compile(optimizer=self.g_optimizer, auto_scale_loss=False, **kwargs)
-        self._compile_kwargs = dict(kwargs)
-
-    @property
-    def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.g_adversarial_tracker, self.l1_tracker,
-                self.d_real_tracker, self.d_fake_tracker]
+    def phases(self):
+        """One discriminator update, then one generator update against it, on the same pairs (sec. 3.3)."""
+        return [Phase("discriminator", self.DISCRIMINATORS, "d_optimizer", self.discriminator_loss),
+                Phase("generator", self.GENERATORS, "g_optimizer", self.generator_loss)]
 
     @staticmethod
     def _pair(data):
@@ -78,50 +72,26 @@ class Pix2Pix(AdversarialModel):
             raise ValueError("Pix2Pix trains on (input images, target images) pairs")
         return data
 
-    def _discriminator_gradients(self, sources, targets):
-        """The discriminator's gradients on a batch of pairs, its mean loss and its logits."""
-        outputs = self.generator(sources, training=True)
-        with tf.GradientTape() as tape:
-            real_logits = tf.cast(self.discriminator([sources, targets], training=True), tf.float32)
-            fake_logits = tf.cast(self.discriminator([sources, outputs], training=True), tf.float32)
-            d_per_example = 0.5 * losses_module.minimax_discriminator_loss(real_logits, fake_logits)
-            d_loss = distribute.scale_to_global_batch(d_per_example)
-        gradients = tape.gradient(self.d_optimizer.scale_loss(d_loss), self.discriminator.trainable_variables)
-        return gradients, tf.reduce_mean(d_per_example), real_logits, fake_logits
-
-    def _generator_gradients(self, sources, targets):
-        """The generator's gradients and its mean loss, adversarial term and L1 term."""
-        with tf.GradientTape() as tape:
-            outputs = self.generator(sources, training=True)
-            fake_logits = tf.cast(self.discriminator([sources, outputs], training=True), tf.float32)
-            adversarial = losses_module.non_saturating_generator_loss(fake_logits)
-            l1 = self._l1(targets, outputs)
-            g_per_example = adversarial + self.l1_weight * l1
-            g_loss = distribute.scale_to_global_batch(g_per_example)
-        gradients = tape.gradient(self.g_optimizer.scale_loss(g_loss), self.generator.trainable_variables)
-        return gradients, tf.reduce_mean(g_per_example), tf.reduce_mean(adversarial), tf.reduce_mean(l1)
-
-    def train_step(self, data):
-        """One discriminator and one generator update on a batch of pairs (Isola et al. 2017, eq. 4)."""
+    def discriminator_loss(self, data):
+        """The discriminator's loss on a batch of pairs, halved as in the paper (sec. 3.3)."""
         sources, targets = self._pair(data)
-        gradients, d_loss, real_logits, fake_logits = self._per_replica(self._discriminator_gradients)(
-            sources, targets)
-        self.d_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables))
-        gradients, g_loss, adversarial, l1 = self._per_replica(self._generator_gradients)(sources, targets)
-        self.g_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables))
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        self.g_adversarial_tracker.update_state(adversarial)
-        self.l1_tracker.update_state(l1)
-        self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
-        self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
-        return self._logs()
+        outputs = tf.stop_gradient(self.generator(sources, training=True))
+        real_logits = tf.cast(self.discriminator([sources, targets], training=True), tf.float32)
+        fake_logits = tf.cast(self.discriminator([sources, outputs], training=True), tf.float32)
+        d_per_example = 0.5 * losses_module.minimax_discriminator_loss(real_logits, fake_logits)
+        return PhaseLoss(d_per_example, {"d_loss": tf.reduce_mean(d_per_example),
+                                         "d_real": _sigmoid_mean(real_logits), "d_fake": _sigmoid_mean(fake_logits)})
 
-    @staticmethod
-    def _l1(targets, outputs):
-        """Per-example mean absolute error, in the networks' units."""
-        difference = tf.abs(tf.cast(targets, tf.float32) - tf.cast(outputs, tf.float32))
-        return tf.reduce_mean(tf.reshape(difference, [tf.shape(difference)[0], -1]), axis=1)
+    def generator_loss(self, data):
+        """The generator's loss: non-saturating adversarial term plus lambda times the L1 distance (eq. 4)."""
+        sources, targets = self._pair(data)
+        outputs = self.generator(sources, training=True)
+        fake_logits = tf.cast(self.discriminator([sources, outputs], training=True), tf.float32)
+        adversarial = losses_module.non_saturating_generator_loss(fake_logits)
+        l1 = l1_distance(targets, outputs)
+        g_per_example = adversarial + self.l1_weight * l1
+        return PhaseLoss(g_per_example, {"g_loss": tf.reduce_mean(g_per_example),
+                                         "g_adversarial": tf.reduce_mean(adversarial), "l1": tf.reduce_mean(l1)})
 
     def test_step(self, data):
         """Held-out L1 of the translations (and the discriminator's view of them), without updates."""
@@ -130,24 +100,12 @@ class Pix2Pix(AdversarialModel):
         real_logits = tf.cast(self.discriminator([sources, targets], training=False), tf.float32)
         fake_logits = tf.cast(self.discriminator([sources, outputs], training=False), tf.float32)
         adversarial = losses_module.non_saturating_generator_loss(fake_logits)
-        l1 = self._l1(targets, outputs)
-        self.d_loss_tracker.update_state(tf.reduce_mean(
-            0.5 * losses_module.minimax_discriminator_loss(real_logits, fake_logits)))
-        self.g_loss_tracker.update_state(tf.reduce_mean(adversarial + self.l1_weight * l1))
-        self.g_adversarial_tracker.update_state(tf.reduce_mean(adversarial))
-        self.l1_tracker.update_state(tf.reduce_mean(l1))
-        self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
-        self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
+        l1 = l1_distance(targets, outputs)
+        self._track({"d_loss": tf.reduce_mean(0.5 * losses_module.minimax_discriminator_loss(real_logits, fake_logits)),
+                     "g_loss": tf.reduce_mean(adversarial + self.l1_weight * l1),
+                     "g_adversarial": tf.reduce_mean(adversarial), "l1": tf.reduce_mean(l1),
+                     "d_real": _sigmoid_mean(real_logits), "d_fake": _sigmoid_mean(fake_logits)})
         return self._logs()
-
-    def to_unit_interval(self, images):
-        """Maps images from `output_range` to [0, 1], as numpy."""
-        low, high = self.output_range
-        return np.clip((keras.ops.convert_to_numpy(images).astype("float32") - low) / (high - low), 0.0, 1.0)
-
-    def translate(self, images, batch_size=64):
-        """Translates images given in [0, 1] (numpy `[n, H, W, C]`); returns the outputs in [0, 1]."""
-        return _translate(self, self.generator, images, batch_size)
 
     def get_config(self):
         return {**super().get_config(), "l1_weight": self.l1_weight, "output_range": list(self.output_range)}
@@ -155,7 +113,7 @@ class Pix2Pix(AdversarialModel):
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
-class CycleGAN(AdversarialModel):
+class CycleGAN(AdversarialModel, Translator):
     """Unpaired translation between domains A and B (Zhu et al. 2017, arXiv:1703.10593, eq. 3): G: A -> B
     (`generator`) and F: B -> A (`inverse_generator`), judged by D_B (`discriminator`) and D_A
     (`inverse_discriminator`) with the least-squares losses (sec. 4), plus cycle consistency
@@ -180,6 +138,8 @@ class CycleGAN(AdversarialModel):
 
     GENERATORS = ("generator", "inverse_generator")
     DISCRIMINATORS = ("discriminator", "inverse_discriminator")
+    METRICS = ("d_loss", "g_loss", "g_adversarial", "cycle", "identity", "d_real", "d_fake")
+    INVERSE = "inverse_generator"
 
     def __init__(self, generator, discriminator, inverse_generator, inverse_discriminator, cycle_weight=10.0,
                  identity_weight=0.5, pool_size=50, output_range=(-1.0, 1.0), seed=0, **kwargs):
@@ -193,8 +153,6 @@ class CycleGAN(AdversarialModel):
         self.cycle_weight, self.identity_weight = float(cycle_weight), float(identity_weight)
         self.pool_size, self.seed = int(pool_size), int(seed)
         self.output_range = tuple(float(v) for v in output_range)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in (
-            "d_loss", "g_loss", "g_adversarial", "cycle", "identity", "d_real", "d_fake")}
         self.build()
 
     def build(self, input_shape=None):
@@ -216,17 +174,6 @@ class CycleGAN(AdversarialModel):
 
     def call(self, images, training=False):
         return self.generator(images, training=training)
-
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
-        """One optimizer for both discriminators, one for both generators (Adam 2e-4, beta_1 0.5 in the paper,
-        with `tfgan_impl.schedules.ConstantThenLinearDecay`); `**kwargs` go to `keras.Model.compile`."""
-        self._set_optimizers(d_optimizer, g_optimizer)
-        super().compile(optimizer=self.g_optimizer, auto_scale_loss=False, **kwargs)
-        self._compile_kwargs = dict(kwargs)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def query_pool(self, domain, images):
         """Images for the discriminator from a batch of generated ones and the history pool of `domain`
@@ -255,69 +202,51 @@ class CycleGAN(AdversarialModel):
         count.assign(tf.minimum(filled + batch, self.pool_size))
         return returned
 
-    def _generator_gradients(self, real_a, real_b):
-        """Both generators' gradients, their translations of the batch, and the means of their loss terms."""
-        l1 = Pix2Pix._l1
-        with tf.GradientTape() as tape:
-            fake_b = self.generator(real_a, training=True)
-            fake_a = self.inverse_generator(real_b, training=True)
-            logits_fake_b = tf.cast(self.discriminator(fake_b, training=True), tf.float32)
-            logits_fake_a = tf.cast(self.inverse_discriminator(fake_a, training=True), tf.float32)
-            adversarial = (losses_module.least_squares_generator_loss(logits_fake_b)
-                           + losses_module.least_squares_generator_loss(logits_fake_a))
-            cycle = (l1(real_a, self.inverse_generator(fake_b, training=True))
-                     + l1(real_b, self.generator(fake_a, training=True)))
-            identity = tf.zeros_like(cycle)
-            if self.identity_weight:
-                identity = (l1(real_b, self.generator(real_b, training=True))
-                            + l1(real_a, self.inverse_generator(real_a, training=True)))
-            g_per_example = adversarial + self.cycle_weight * (cycle + self.identity_weight * identity)
-            g_loss = distribute.scale_to_global_batch(g_per_example)
-        gradients = tape.gradient(self.g_optimizer.scale_loss(g_loss), self._variables(self.GENERATORS))
-        means = [tf.reduce_mean(term) for term in (g_per_example, adversarial, cycle, identity)]
-        return gradients, fake_a, fake_b, means
+    def phases(self):
+        """Both generators' update, then both discriminators' on the history pools (Zhu et al. 2017, eq. 3)."""
+        return [Phase("generator", self.GENERATORS, "g_optimizer", self.generator_loss),
+                Phase("discriminator", self.DISCRIMINATORS, "d_optimizer", self.discriminator_loss,
+                      inputs=self._pooled)]
 
-    def _discriminator_gradients(self, real_a, real_b, pooled_a, pooled_b):
-        """Both discriminators' gradients, their mean loss, and the means of their logits on real and fake."""
-        with tf.GradientTape() as tape:
-            real_logits_b = tf.cast(self.discriminator(real_b, training=True), tf.float32)
-            fake_logits_b = tf.cast(self.discriminator(pooled_b, training=True), tf.float32)
-            real_logits_a = tf.cast(self.inverse_discriminator(real_a, training=True), tf.float32)
-            fake_logits_a = tf.cast(self.inverse_discriminator(pooled_a, training=True), tf.float32)
-            # Halved, as the paper slows the discriminators relative to the generators (sec. 4).
-            d_per_example = 0.5 * (losses_module.least_squares_discriminator_loss(real_logits_b, fake_logits_b)
-                                   + losses_module.least_squares_discriminator_loss(real_logits_a, fake_logits_a))
-            d_loss = distribute.scale_to_global_batch(d_per_example)
-        gradients = tape.gradient(self.d_optimizer.scale_loss(d_loss), self._variables(self.DISCRIMINATORS))
-
-        def mean_of(*logits):
-            return tf.reduce_mean(tf.concat([tf.reshape(value, [-1]) for value in logits], 0))
-
-        return (gradients, tf.reduce_mean(d_per_example), mean_of(real_logits_a, real_logits_b),
-                mean_of(fake_logits_a, fake_logits_b))
-
-    def train_step(self, data):
-        """Both generators' update, then both discriminators' (Zhu et al. 2017, eq. 3 with least squares)."""
+    def generator_loss(self, data):
+        """Both generators' least-squares adversarial, cycle and identity terms; the translations are passed on."""
         real_a, real_b = data
-        gradients, fake_a, fake_b, (g_loss, adversarial, cycle, identity) = self._per_replica(
-            self._generator_gradients)(real_a, real_b)
-        self.g_optimizer.apply_gradients(zip(gradients, self._variables(self.GENERATORS)))
-        # The pools are stateful and per replica: queried between the two compiled halves.
-        pooled_b = self.query_pool("b", tf.cast(fake_b, real_b.dtype))
-        pooled_a = self.query_pool("a", tf.cast(fake_a, real_a.dtype))
-        gradients, d_loss, d_real, d_fake = self._per_replica(self._discriminator_gradients)(
-            real_a, real_b, pooled_a, pooled_b)
-        self.d_optimizer.apply_gradients(zip(gradients, self._variables(self.DISCRIMINATORS)))
-        for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("g_adversarial", adversarial),
-                            ("cycle", cycle), ("identity", identity), ("d_real", d_real), ("d_fake", d_fake)):
-            self.trackers[name].update_state(value)
-        return self._logs()
+        fake_b = self.generator(real_a, training=True)
+        fake_a = self.inverse_generator(real_b, training=True)
+        logits_fake_b = tf.cast(self.discriminator(fake_b, training=True), tf.float32)
+        logits_fake_a = tf.cast(self.inverse_discriminator(fake_a, training=True), tf.float32)
+        adversarial = (losses_module.least_squares_generator_loss(logits_fake_b)
+                       + losses_module.least_squares_generator_loss(logits_fake_a))
+        cycle = (l1_distance(real_a, self.inverse_generator(fake_b, training=True))
+                 + l1_distance(real_b, self.generator(fake_a, training=True)))
+        identity = tf.zeros_like(cycle)
+        if self.identity_weight:
+            identity = (l1_distance(real_b, self.generator(real_b, training=True))
+                        + l1_distance(real_a, self.inverse_generator(real_a, training=True)))
+        g_per_example = adversarial + self.cycle_weight * (cycle + self.identity_weight * identity)
+        metrics = {name: tf.reduce_mean(term) for name, term in (
+            ("g_loss", g_per_example), ("g_adversarial", adversarial), ("cycle", cycle), ("identity", identity))}
+        return PhaseLoss(g_per_example, metrics, outputs={"fake_a": fake_a, "fake_b": fake_b})
 
-    to_unit_interval = Pix2Pix.to_unit_interval
+    def _pooled(self, data, carried):
+        # The pools are stateful and per replica: queried between the two compiled phases.
+        real_a, real_b = data
+        pooled_b = self.query_pool("b", tf.cast(carried["fake_b"], real_b.dtype))
+        pooled_a = self.query_pool("a", tf.cast(carried["fake_a"], real_a.dtype))
+        return [(real_a, real_b, pooled_a, pooled_b)]
 
-    def translate(self, images, batch_size=64, inverse=False):
-        """Translates images in [0, 1] from A to B (from B to A with `inverse`); returns them in [0, 1]."""
-        return _translate(self, self.inverse_generator if inverse else self.generator, images, batch_size)
+    def discriminator_loss(self, inputs):
+        """Both discriminators' least-squares losses, halved as the paper slows them down (sec. 4)."""
+        real_a, real_b, pooled_a, pooled_b = inputs
+        real_logits_b = tf.cast(self.discriminator(real_b, training=True), tf.float32)
+        fake_logits_b = tf.cast(self.discriminator(pooled_b, training=True), tf.float32)
+        real_logits_a = tf.cast(self.inverse_discriminator(real_a, training=True), tf.float32)
+        fake_logits_a = tf.cast(self.inverse_discriminator(pooled_a, training=True), tf.float32)
+        d_per_example = 0.5 * (losses_module.least_squares_discriminator_loss(real_logits_b, fake_logits_b)
+                               + losses_module.least_squares_discriminator_loss(real_logits_a, fake_logits_a))
+        return PhaseLoss(d_per_example, {"d_loss": tf.reduce_mean(d_per_example),
+                                         "d_real": _mean(real_logits_a, real_logits_b),
+                                         "d_fake": _mean(fake_logits_a, fake_logits_b)})
 
     def get_config(self):
         return {**super().get_config(), "cycle_weight": self.cycle_weight, "identity_weight": self.identity_weight,

@@ -1,0 +1,44 @@
+"""Named noise streams: every random draw of training, sampling and export is keyed by a seed and a name.
+
+Draws are stateless (`tf.random.stateless_*`), so a resumed run, another replica count or an exported model
+draws exactly the numbers the original would. Training draws are keyed by `(seed, counter, stream)`, the counter
+being an optimizer's iteration count; samples are keyed by `(seed, chunk)`.
+"""
+import tensorflow as tf
+
+# Training streams, in the order of their historical numbers (a stream's index is part of its key, so runs
+# checkpointed before streams had names resume bit-exactly).
+TRAINING_STREAMS = ("discriminator_latents", "generator_latents", "evaluation_latents", "penalty_interpolation",
+                    "augment_real", "augment_fake_for_discriminator", "augment_fake_for_generator")
+_STREAMS_PER_COUNTER = 8  # room for one more stream without changing the keys of the others
+# The chunk of the fixed latent vectors of training's sample pictures, apart from `generate`'s chunks 0, 1, ...
+SAMPLE_GRID_CHUNK = 7
+
+
+def training_seed(seed, counter, stream):
+    """The stateless seed `[2]` int64 of a training draw.
+
+    Args:
+        seed: the model's integer seed.
+        counter: an integer tensor that advances every update (an optimizer's `iterations`).
+        stream: a name from `TRAINING_STREAMS`.
+    """
+    if stream not in TRAINING_STREAMS:
+        raise ValueError(f"unknown noise stream {stream!r}; expected one of {', '.join(TRAINING_STREAMS)}")
+    index = TRAINING_STREAMS.index(stream)
+    return tf.stack([tf.constant(int(seed), tf.int64),
+                     tf.cast(counter, tf.int64) * _STREAMS_PER_COUNTER + index])
+
+
+def latent_vectors(num, latent_dim, seed=0, chunk=0):
+    """`num` latent vectors z ~ N(0, I), `[num, latent_dim]`, the same for the same `(seed, chunk)`: what
+    `generate`, sample pictures and exported `sample` signatures draw (Goodfellow et al. 2014's prior p_z).
+
+    Args:
+        num: rows (an int or an int tensor).
+        latent_dim: size of z.
+        seed: integer seed (an int or an int64 tensor).
+        chunk: a second key, so that chunks of one large draw are independent.
+    """
+    return tf.random.stateless_normal(tf.stack([num, latent_dim]) if tf.is_tensor(num) else [int(num), latent_dim],
+                                      seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(chunk, tf.int64)]))

@@ -1,0 +1,99 @@
+"""The two ways a trained model gives samples, one interface each: from noise (`NoiseSampler.generate`) and from
+images (`Translator.translate`). Sample pictures, `tfgan-impl sample` and `evaluate`, and every exporter use
+these and nothing else of a model.
+"""
+import numpy as np
+import tensorflow as tf
+
+from tfgan_impl import noise, ranges
+
+
+class NoiseSampler:
+    """A model that maps latent vectors z (and, when `num_classes` is set, class ids) to samples.
+
+    Its exports offer `serving_default` (z [and labels] -> samples) and `sample` (num, seed [, label] -> samples).
+    A class provides `latent_dim`, `num_classes` (`None`: unconditional), `output_range` and `sampling_generator`
+    (the network samples come from).
+    """
+
+    latent_dim = None
+    num_classes = None
+
+    def latents(self, num, seed=0, stream=0):
+        """`num` latent vectors z ~ N(0, I), `[num, latent_dim]`, the same for the same `(seed, stream)`."""
+        return noise.latent_vectors(num, self.latent_dim, seed, stream)
+
+    def generate(self, num, seed=0, batch_size=256, stream=0, labels=None):
+        """Draws `num` samples in data units: images in [0, 1], other data in the data set's coordinates.
+
+        Args:
+            num: number of samples.
+            seed: integer seed; the same seed gives the same samples.
+            batch_size: generator batch size.
+            stream: a second integer key, to draw independent chunks under one seed.
+            labels: class ids, one per sample, for conditional models (by default the classes in turn, equally
+                many of each); unconditional models refuse them.
+
+        Returns:
+            A float32 numpy array `[num, ...]`.
+        """
+        if labels is None and self.num_classes is not None:
+            labels = np.arange(int(num)) % self.num_classes
+        return self.generate_from(self.latents(num, seed, stream), labels=labels, batch_size=batch_size)
+
+    def generate_from(self, z, labels=None, batch_size=256):
+        """Samples in data units from given latent vectors `z` `[n, latent_dim]` and, for conditional models, class
+        ids `labels` (one per row, or one for all): interpolation and latent arithmetic (Radford et al. 2015,
+        sec. 6)."""
+        inputs = z
+        if self.num_classes is None:
+            if labels is not None:
+                raise ValueError("this GAN is unconditional: it takes no labels")
+        else:
+            if labels is None:
+                raise ValueError(f"{type(self).__name__} needs labels: one class id per sample, or one for all")
+            labels = np.broadcast_to(np.asarray(labels, np.int32), [len(z)]).copy()
+            if labels.min() < 0 or labels.max() >= self.num_classes:
+                raise ValueError(f"labels must lie in [0, {self.num_classes - 1}], got {sorted(set(labels.tolist()))}")
+            inputs = [tf.convert_to_tensor(z, tf.float32), tf.convert_to_tensor(labels)]
+        if len(z) <= batch_size:  # one batch: a direct call avoids building a predict function
+            return self.to_data_units(self.sampling_generator(inputs, training=False))
+        return self.to_data_units(self.sampling_generator.predict(inputs, batch_size=batch_size, verbose=0))
+
+    def to_data_units(self, samples):
+        """Maps generator outputs from `output_range` to [0, 1] (identity when `output_range` is None), as numpy."""
+        return ranges.to_unit_interval(np.asarray(samples, np.float32), self.output_range)
+
+
+class Translator:
+    """A model that maps images to images; `INVERSE` names the network that translates back, if it has one.
+
+    Its exports offer `serving_default` (images in [0, 1] -> translated images) and, with an inverse, `inverse`.
+    A class provides `generator`, `output_range` and, with `INVERSE`, that network.
+    """
+
+    INVERSE = None
+
+    @property
+    def has_inverse(self):
+        """Whether the model also translates back (B to A)."""
+        return self.INVERSE is not None
+
+    def translation_generator(self, inverse=False):
+        """The network that translates A to B, or with `inverse` B to A."""
+        if inverse and not self.has_inverse:
+            raise ValueError(f"{type(self).__name__} translates one way only")
+        return getattr(self, self.INVERSE) if inverse else self.generator
+
+    def translate(self, images, batch_size=64, inverse=False):
+        """Translates images given in [0, 1] (numpy `[n, H, W, C]`) from A to B (with `inverse`, from B to A);
+        returns the outputs in [0, 1]."""
+        generator = self.translation_generator(inverse)
+        images = ranges.from_unit_interval(np.asarray(images, np.float32), self.output_range)
+        outputs = [np.asarray(generator(images[start:start + batch_size], training=False), np.float32)
+                   for start in range(0, len(images), batch_size)]
+        return self.to_data_units(np.concatenate(outputs) if outputs else np.zeros((0,), np.float32))
+
+    def to_data_units(self, images):
+        """Maps images from `output_range` to [0, 1], as numpy."""
+        return ranges.to_unit_interval(np.asarray(images, np.float32), self.output_range)
