@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from tfgan_impl import config as config_module  # noqa: E402
-from tfgan_impl import data, images, training  # noqa: E402
+from tfgan_impl import data, images, rundir, training  # noqa: E402
 from tfgan_impl.metrics.modes import mode_coverage  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -89,7 +89,7 @@ def main():
                 else:
                     config = config_module.load(os.path.join(run_dir, "config.yaml"))
                     seed = config.seed
-                    result, samples, mixture = score(training.load_run(run_dir), config.data.source, seed, None)
+                    result, samples, mixture = score(rundir.load_run(run_dir), config.data.source, seed, None)
                 figures.append(result)
                 print(json.dumps({"config": name, "seed": seed, **result}), flush=True)
                 seeds_seen.append(seed)

@@ -17,7 +17,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tfgan_impl import config as config_module  # noqa: E402
-from tfgan_impl import images, paired, training  # noqa: E402
+from tfgan_impl import builder, images, paired, training  # noqa: E402
+from tfgan_impl.families import pix2pix as pix2pix_family  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 
@@ -30,7 +31,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "docs"))
     args = parser.parse_args()
     config = config_module.load(args.config, args.set)
-    test_inputs, test_targets = training._pairs(config, args.test_split)
+    test_inputs, test_targets = pix2pix_family.pairs(config, args.test_split)
 
     def held_out_l1(translate):
         return float(np.abs(translate(test_inputs) - test_targets).mean())
@@ -42,11 +43,11 @@ def main():
 
     # The same U-Net, pairs, jitter, optimizer and updates, with the L1 loss alone.
     training.seed_everything(config)
-    inputs, targets = training._pairs(config, config.data.split)
+    inputs, targets = pix2pix_family.pairs(config, config.data.split)
     dataset = paired.make_paired_dataset(inputs, targets, config.data.batch_size, config.model.output_range,
-                                         jitter=config.data.jitter, seed=config.seed,
+                                         jitter=config.options.jitter, seed=config.seed,
                                          shuffle_buffer=config.data.shuffle_buffer).repeat()
-    baseline = training.build_translator(config, inputs.shape[1:], targets.shape[1:])
+    baseline = builder.build_model(config, {"input_shape": list(inputs.shape[1:]), "sample_shape": list(targets.shape[1:])})
     generator = baseline.generator
     generator.compile(optimizer=config_module.make_optimizer(config.train.g_optimizer, "train.g_optimizer"),
                       loss=keras.losses.MeanAbsoluteError())
@@ -68,7 +69,7 @@ def main():
         "| --- | --- |",
         f"| identity (the input itself) | {identity:.4f} |",
         f"| U-Net, L1 loss alone, same updates | {l1_only:.4f} |",
-        f"| Pix2Pix (L1 x {config.train.l1_weight:g} + adversarial) | {pix2pix:.4f} |",
+        f"| Pix2Pix (L1 x {config.options.l1_weight:g} + adversarial) | {pix2pix:.4f} |",
         "",
         "L1 alone optimizes exactly this figure; the adversarial term is there for sharpness (Isola et al. 2017,",
         "fig. 4, table 1), which a per-pixel mean error does not reward, so the comparison that matters here is",

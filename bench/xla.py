@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from common import machine  # noqa: E402
 
 from tfgan_impl import config as config_module  # noqa: E402
-from tfgan_impl import training  # noqa: E402
+from tfgan_impl import builder, families, training  # noqa: E402
 from tfgan_impl.errors import UserError  # noqa: E402
 
 CONFIGS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "configs", "*.yaml")))
@@ -39,9 +39,11 @@ def training_data(path):
     """`(source override or None, training data)` of a config; data that needs the network (TFDS, Keras
     downloads) is replaced by the offline Fashion-MNIST. The data does not depend on `jit_compile`."""
     try:
-        return None, training._training_data(load_config(path, False))
+        config = load_config(path, False)
+        return None, families.get(config.model.type).training_data(config)
     except UserError:
-        return OFFLINE_SOURCE, training._training_data(load_config(path, False, OFFLINE_SOURCE))
+        config = load_config(path, False, OFFLINE_SOURCE)
+        return OFFLINE_SOURCE, families.get(config.model.type).training_data(config)
 
 
 def timed_fit(model, dataset, steps):
@@ -52,12 +54,13 @@ def timed_fit(model, dataset, steps):
 
 def measure(path, steps, rounds):
     name = os.path.splitext(os.path.basename(path))[0]
-    source, (dataset, info, marginals, _) = training_data(path)
+    source, data = training_data(path)
+    dataset = data.dataset
     models = {}
     for jit in (False, True):
         config = load_config(path, jit, source)
         training.seed_everything(config)
-        models[jit] = training.compile_model(training.build_model(config, info, marginals), config)
+        models[jit] = builder.compile_model(builder.build_model(config, data.info, data.extras), config)
     dataset = dataset.repeat()
     result = {"config": name, "substituted": source is not None,
               "images_per_step": config.data.batch_size * config.train.d_steps}

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from tfgan_impl import GAN, callbacks, networks
+from tfgan_impl import GAN, callbacks, checkpoints, networks
 
 
 def small_image_gan(seed=0):
@@ -39,13 +39,13 @@ def test_checkpoint_keeps_the_last_ones_and_restores_optimizer_state(tmp_path):
     gan = small_image_gan()
     gan.fit(image_dataset(), epochs=3, callbacks=[callbacks.Checkpoint(str(tmp_path), keep=2)], verbose=0)
     assert sorted(os.listdir(tmp_path)) == ["epoch_0002.weights.h5", "epoch_0003.weights.h5", "latest.json"]
-    assert callbacks.latest_checkpoint(str(tmp_path)) == {"epoch": 3, "weights": "epoch_0003.weights.h5", "step": 12, "seed_states": []}
+    assert checkpoints.latest_checkpoint(str(tmp_path)) == {"epoch": 3, "weights": "epoch_0003.weights.h5", "step": 12, "seed_states": []}
     restored = small_image_gan(seed=1)
-    assert callbacks.restore_latest(restored, str(tmp_path)) == 3
+    assert checkpoints.restore_latest(restored, str(tmp_path)) == 3
     assert int(restored.d_optimizer.iterations) == 12 and int(restored.g_optimizer.iterations) == 12
     for a, b in zip(gan.weights, restored.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert callbacks.restore_latest(small_image_gan(), str(tmp_path / "empty")) == 0
+    assert checkpoints.restore_latest(small_image_gan(), str(tmp_path / "empty")) == 0
 
 
 def test_metrics_csv_drops_rows_a_resumed_run_retrains(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import FASHION_MNIST_DIR
-from tfgan_impl import cli, training
+from tfgan_impl import cli, rundir
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 DCGAN = os.path.join(ROOT, "configs", "dcgan_fashion_mnist.yaml")
@@ -119,7 +119,7 @@ def test_divergence_stops_with_the_step_and_keeps_the_last_finite_checkpoint(tmp
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
     assert "training diverged at step" in err and "the last good checkpoint is after epoch 2" in err
-    gan = training.load_run(run_dir)  # the last checkpoint is finite and loads
+    gan = rundir.load_run(run_dir)  # the last checkpoint is finite and loads
     assert all(np.all(np.isfinite(w.numpy())) for w in gan.weights)
     assert np.all(np.isfinite(gan.generate(4)))
 
@@ -141,7 +141,7 @@ def test_same_seed_same_config_gives_same_weights(tmp_path, image_npz):
         argv = ["train", DCGAN, "--out", run_dir, "--steps-per-epoch", "3", "--epochs", "1",
                 "--set", f"data.source=npz:{image_npz}", "--set", f"seed={seed}", *TINY]
         assert cli.main(argv) == 0
-        return [w.numpy() for w in training.load_run(run_dir).weights]
+        return [w.numpy() for w in rundir.load_run(run_dir).weights]
 
     first, second, other = run("a", 3), run("b", 3), run("c", 4)
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
@@ -252,7 +252,7 @@ def test_runs_killed_while_writing_end_with_the_uninterrupted_weights(tmp_path, 
     run(killer, "checkpoints/epoch_", "2", *command(interrupted), expect=137)  # during epoch 2's checkpoint
     with open(os.path.join(interrupted, "checkpoints", "latest.json")) as stream:
         assert json.load(stream)["epoch"] == 1  # the half-written checkpoint never became the latest
-    training.load_run(interrupted)  # ... and the latest loads
+    rundir.load_run(interrupted)  # ... and the latest loads
     out = run(killer, "samples/", "1", *command(interrupted), expect=137)  # during epoch 2's picture, again
     assert "resuming after epoch 1" in out
     out = run("-m", "tfgan_impl", *command(interrupted))
@@ -261,7 +261,7 @@ def test_runs_killed_while_writing_end_with_the_uninterrupted_weights(tmp_path, 
     assert leftovers == []  # the killed writes' temporary files were cleared on resume
     epochs = [int(row["epoch"]) for row in read_csv(os.path.join(interrupted, "metrics.csv"))]
     assert epochs == [1, 2, 3, 4]
-    whole, resumed = training.load_run(uninterrupted), training.load_run(interrupted)
+    whole, resumed = rundir.load_run(uninterrupted), rundir.load_run(interrupted)
     assert int(resumed.g_optimizer.iterations.numpy()) == int(whole.g_optimizer.iterations.numpy()) == 32
     for a, b in zip(whole.weights, resumed.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
@@ -289,7 +289,7 @@ def test_a_full_disk_stops_the_run_with_one_line_and_keeps_the_last_checkpoint(t
     assert err.count("\n") == 1 and "epoch_0002.weights.h5: cannot write (No space left on device)" in err
     with open(os.path.join(run_dir, "checkpoints", "latest.json")) as stream:
         assert json.load(stream)["epoch"] == 1
-    assert training.load_run(run_dir) is not None
+    assert rundir.load_run(run_dir) is not None
     assert not [n for n in os.listdir(os.path.join(run_dir, "checkpoints")) if n.startswith(".tmp-")]
     monkeypatch.setattr(os, "replace", replace)
     assert cli.main(argv) == 0  # space again: the same command finishes the run

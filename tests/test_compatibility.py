@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfgan_impl import training
+from tfgan_impl import rundir
 from tfgan_impl.samplers import Translator
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "data", "v0.1.0")
@@ -38,7 +38,7 @@ def test_keras_files_of_0_1_0_load_with_their_weights_and_training_options(name)
 
 
 def test_run_directory_of_0_1_0_loads_and_samples_as_it_did(tmp_path):
-    model = training.load_run(os.path.join(FIXTURES, "acgan_run"))
+    model = rundir.load_run(os.path.join(FIXTURES, "acgan_run"))
     assert model.class_loss_weight == 0.5
     samples = model.generate_from(model.latents(4, seed=0), labels=np.repeat([0, 3], 2))
     np.testing.assert_allclose(samples, np.load(os.path.join(FIXTURES, "acgan_run_samples.npy")), atol=1e-6)

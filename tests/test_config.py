@@ -6,8 +6,9 @@ import keras
 import numpy as np
 import pytest
 
+from tfgan_impl import builder, families
 from tfgan_impl import config as config_module
-from tfgan_impl import training
+from tfgan_impl.samplers import Translator
 from tfgan_impl.errors import ConfigError
 
 CONFIGS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "configs", "*.yaml")))
@@ -16,14 +17,14 @@ CONFIGS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "config
 @pytest.mark.parametrize("path", CONFIGS, ids=os.path.basename)
 def test_shipped_configs_validate_and_build(path):
     config = config_module.load(path)
-    if config.model.type in config_module.TRANSLATORS:
-        model = training.compile_model(training.build_model(
+    if families.get(config.model.type).sampler is Translator:
+        model = builder.compile_model(builder.build_model(
             config, {"input_shape": [32, 32, 1], "sample_shape": [32, 32, 3]}), config)
         assert model.generator.output_shape == (None, 32, 32, 3)
         assert model.translate(np.zeros((1, 32, 32, 1), np.float32)).shape == (1, 32, 32, 3)
         return
     sample_shape = [2] if config.data.source in ("ring8", "grid25") else [28, 28, 1]
-    gan = training.compile_gan(training.build_gan(config, sample_shape, num_classes=10), config)
+    gan = builder.compile_model(builder.build_model(config, {"sample_shape": sample_shape, "num_classes": 10}), config)
     assert gan.generator.output_shape[1:] == tuple(sample_shape)
     expected = {"gan": (None, 1), "cgan": (None, 1), "acgan": [(None, 1), (None, 10)], "sgan": (None, 10)}
     assert gan.discriminator.output_shape == expected[config.model.type]
@@ -31,7 +32,7 @@ def test_shipped_configs_validate_and_build(path):
 
 def test_paper_config_matches_the_published_setup():
     config = config_module.load(os.path.join(os.path.dirname(__file__), "..", "configs", "gan_mnist.yaml"))
-    gan = training.build_gan(config, [28, 28, 1])
+    gan = builder.build_model(config, {"sample_shape": [28, 28, 1]})
     dense = [layer for layer in gan.generator.layers if isinstance(layer, keras.layers.Dense)]
     assert [layer.units for layer in dense] == [1200, 1200, 784]
     assert [layer.units for layer in gan.discriminator.layers if hasattr(layer, "num_pieces")] == [240, 240]
@@ -50,8 +51,8 @@ def write(tmp_path, text):
     ("train: {d_steps: 0}", "train.d_steps: expected a positive integer, got 0"),
     ("train: {d_steps: two}", "train.d_steps: expected an integer, got 'two'"),
     ("train: {loss: hinj}", "train.loss: unknown loss 'hinj'; allowed: minimax, non_saturating, least_squares"),
-    ("model: {type: infogan}", "model.type: unknown model type 'infogan'; allowed: gan, cgan, acgan"),
-    ("model: {type: cgan, packing: 2}", "model.packing: packing is for unconditional GANs"),
+    ("model: {type: infogan}", "model.type: unknown model type 'infogan'; allowed: acgan, cgan, cyclegan, gan"),
+    ("model: {type: cgan, packing: 2}", "unknown key 'model.packing'; allowed: type, latent_dim"),
     ("model: {packing: 3}", "data.batch_size: 64 is not divisible by model.packing (3)"),
     ("model: {ema_decay: 1.0}", "model.ema_decay: expected a number strictly between 0 and 1"),
     ("train: {penalties: {gp: 10}}", "train.penalties: unknown penalty 'gp'; allowed: gradient_penalty, r1"),

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgan_impl import cli, training
+from tfgan_impl import cli, rundir
 from tfgan_impl.errors import UserError
 from tfgan_impl.export import export_saved_model
 
@@ -42,9 +42,9 @@ def test_export_versions_and_in_process_parity(trained_run, tmp_path):
     assert sorted(os.listdir(out)) == ["1", "2"]  # no temporary directory left behind
     assert os.path.exists(os.path.join(out, "1", "saved_model.pb")) and os.path.isdir(os.path.join(out, "1", "variables"))
     with pytest.raises(UserError, match="version 2 exists and is never overwritten"):
-        export_saved_model(training.load_run(trained_run), out, version=2)
+        export_saved_model(rundir.load_run(trained_run), out, version=2)
     loaded = tf.saved_model.load(os.path.join(out, "1"))
-    gan = training.load_run(trained_run)
+    gan = rundir.load_run(trained_run)
     z = tf.random.stateless_normal([5, 12], seed=[3, 4])
     served = loaded.signatures["serving_default"](z=z)
     np.testing.assert_allclose(served["images"].numpy(), gan.to_data_units(gan.generator(z, training=False)), atol=1e-5)
@@ -65,7 +65,7 @@ def test_export_versions_and_in_process_parity(trained_run, tmp_path):
     (np.full((2, 12), np.nan, np.float32), "input z must be finite"),
 ])
 def test_bad_requests_name_the_input(trained_run, tmp_path, bad_z, message):
-    path = export_saved_model(training.load_run(trained_run), str(tmp_path / "m"))
+    path = export_saved_model(rundir.load_run(trained_run), str(tmp_path / "m"))
     serve = tf.saved_model.load(path).signatures["serving_default"]
     with pytest.raises(tf.errors.InvalidArgumentError, match=message.replace("[", r"\[").replace("]", r"\]")):
         serve(z=tf.constant(bad_z))
@@ -80,7 +80,7 @@ def test_bad_requests_name_the_input(trained_run, tmp_path, bad_z, message):
 
 @pytest.mark.slow
 def test_fresh_process_and_saved_model_cli(trained_run, tmp_path):
-    path = export_saved_model(training.load_run(trained_run), str(tmp_path / "m"))
+    path = export_saved_model(rundir.load_run(trained_run), str(tmp_path / "m"))
     shown = subprocess.run([SAVED_MODEL_CLI, "show", "--dir", path, "--all"], capture_output=True, text=True,
                            timeout=300)
     assert shown.returncode == 0, shown.stderr
@@ -103,7 +103,7 @@ def test_fresh_process_and_saved_model_cli(trained_run, tmp_path):
 def test_export_serves_the_moving_average_generator(tmp_path):
     images = np.random.default_rng(1).integers(0, 256, (64, 8, 8, 1), dtype=np.uint8)
     run_dir = train_tiny(tmp_path, DCGAN, ["model.ema_decay=0.5"], x=images)
-    gan = training.load_run(run_dir)
+    gan = rundir.load_run(run_dir)
     z = tf.random.stateless_normal([4, 100], seed=[1, 2])
     averaged = gan.to_data_units(gan.ema_generator(z, training=False))
     assert not np.allclose(averaged, gan.to_data_units(gan.generator(z, training=False)), atol=1e-4)
@@ -118,7 +118,7 @@ def test_conditional_export_takes_labels(tmp_path):
     images = (rng.integers(0, 60, (64, 8, 8, 1)) + 90 * labels[:, None, None, None]).astype(np.uint8)
     run_dir = train_tiny(tmp_path, os.path.join(ROOT, "configs", "cgan_fashion_mnist.yaml"), ["train.num_samples=6"],
                          x=images, y=labels)
-    gan = training.load_run(run_dir)
+    gan = rundir.load_run(run_dir)
     loaded = tf.saved_model.load(export_saved_model(gan, str(tmp_path / "models")))
     z = tf.random.stateless_normal([3, 100], seed=[5, 6])
     class_ids = tf.constant([0, 1, 2])
@@ -193,7 +193,7 @@ def test_conditional_tflite_and_onnx_take_labels(tmp_path):
     images = (rng.integers(0, 60, (64, 8, 8, 1)) + 90 * labels[:, None, None, None]).astype(np.uint8)
     run_dir = train_tiny(tmp_path, os.path.join(ROOT, "configs", "acgan_fashion_mnist.yaml"),
                          ["train.num_samples=6"], x=images, y=labels)
-    gan = training.load_run(run_dir)
+    gan = rundir.load_run(run_dir)
     z = np.random.default_rng(4).normal(size=(3, 100)).astype(np.float32)
     class_ids = np.array([0, 1, 2], np.int32)
     expected = gan.generate_from(z, labels=class_ids)

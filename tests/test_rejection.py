@@ -57,7 +57,7 @@ def test_rejection_percentile_survives_get_config_and_is_refused_where_undefined
     base = {"model": {"generator": {"name": "mlp"}, "discriminator": {"name": "mlp"}, "output_range": None},
             "data": {"source": "grid25"}}
     assert config_module.from_dict({**base, "model": {**base["model"], "rejection_percentile": 80}}) \
-        .model.rejection_percentile == 80.0
+        .options.rejection_percentile == 80.0
     with pytest.raises(ConfigError, match="model.rejection_percentile"):
         config_module.from_dict({**base, "model": {**base["model"], "rejection_percentile": 80, "packing": 2}})
     with pytest.raises(ConfigError, match="model.rejection_percentile"):

@@ -9,7 +9,8 @@ import tensorflow as tf
 from PIL import Image
 
 from tests.conftest import FASHION_MNIST_DIR
-from tfgan_impl import cli, paired, training
+from tfgan_impl import cli, paired, rundir
+from tfgan_impl.families import pix2pix as pix2pix_family
 from tfgan_impl.errors import DataError
 from tfgan_impl.networks.pix2pix import patch_discriminator, unet_generator
 from tfgan_impl.translation import Pix2Pix
@@ -175,7 +176,7 @@ def test_cli_trains_samples_and_exports_a_translator(translator_run, tmp_path, c
     assert cli.main(["sample", translator_run, "--num", "4", "--out", str(tmp_path / "x.png")]) == 2
     assert "is a translator: give --input IMAGE_OR_DIR" in capsys.readouterr().err
 
-    model = training.load_run(translator_run)
+    model = rundir.load_run(translator_run)
     images = np.random.default_rng(3).random((4, 16, 16, 1)).astype(np.float32)
     expected = model.translate(images)
     assert expected.std() > 0.005  # 50 times the parity tolerance below, so agreement means something
@@ -415,7 +416,7 @@ def test_cli_trains_samples_and_exports_a_cyclegan(tmp_path):
         assert cli.main(["sample", run_dir, "--input", str(inputs), "--out", str(out), *flags]) == 0
         assert os.listdir(out) == ["dark.png"]
 
-    model = training.load_run(run_dir)
+    model = rundir.load_run(run_dir)
     batch = rng.random((3, 16, 16, 1)).astype(np.float32)
     out = str(tmp_path / "models")
     assert cli.main(["export", run_dir, "--out", out]) == 0
@@ -445,8 +446,8 @@ def test_unpaired_folders_and_direction(tmp_path):
                                        "data": {"source": f"edges:npz:{tmp_path / 'd.npz'}"}})
     backward = config_module.from_dict({**forward.to_dict(), "data": {**forward.to_dict()["data"],
                                                                       "direction": "b_to_a"}})
-    inputs, targets = training._pairs(forward, "train")
-    edge_inputs, image_targets = training._pairs(backward, "train")
+    inputs, targets = pix2pix_family.pairs(forward, "train")
+    edge_inputs, image_targets = pix2pix_family.pairs(backward, "train")
     np.testing.assert_array_equal(inputs, image_targets)
     np.testing.assert_array_equal(targets, edge_inputs)
 

@@ -1,4 +1,4 @@
-"""Callbacks for `GAN.fit`: sample pictures, atomic checkpoints with resume, divergence stop, throughput."""
+"""Callbacks for `GAN.fit`: sample pictures, atomic checkpoints, divergence stop, evaluation, throughput."""
 import csv
 import io
 import json
@@ -10,9 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import images
-
-LATEST = "latest.json"
+from tfgan_impl import checkpoints, images, noise
+from tfgan_impl.samplers import NoiseSampler
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -39,9 +38,12 @@ class SampleGrid(keras.callbacks.Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
-        self._latent = tf.random.stateless_normal([self.num, self.model.latent_dim], seed=[self.seed, 7])
+        if not isinstance(self.model, NoiseSampler):
+            raise TypeError(f"SampleGrid draws from noise; {type(self.model).__name__} is not a NoiseSampler "
+                            "(use TranslationGrid for translators)")
+        self._latent = noise.latent_vectors(self.num, self.model.latent_dim, self.seed, noise.SAMPLE_GRID_CHUNK)
         # Conditional models draw the classes in turn, so each row of the picture shows them in order.
-        num_classes = getattr(self.model, "num_classes", None)
+        num_classes = self.model.num_classes
         self._labels = None if num_classes is None else np.arange(self.num) % num_classes
         if self.log_dir and self._writer is None:
             self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
@@ -122,17 +124,12 @@ class EpochScalars(keras.callbacks.Callback):
         self._writer.flush()
 
 
-def _weights_finite(model):
-    return all(np.all(np.isfinite(keras.ops.convert_to_numpy(v))) for v in model.weights
-               if np.issubdtype(np.dtype(v.dtype), np.floating))
-
-
 class Checkpoint(keras.callbacks.Callback):
-    """Saves weights and optimizer state at the end of each epoch, atomically, keeping the last `keep`.
+    """Saves weights and optimizer state at the end of each epoch, atomically, keeping the last `keep`
+    (`tfgan_impl.checkpoints.save`). Non-finite weights (a diverged run) are never saved.
 
     `keras.callbacks.BackupAndRestore` writes over its backup in place, so a kill during the write leaves a
-    broken backup; here each checkpoint is written under a temporary name and renamed, and `latest.json` is
-    replaced only afterwards. Non-finite weights (a diverged run) are never saved.
+    broken backup; the store writes each checkpoint under a temporary name and renames it.
 
     Args:
         directory: folder of the checkpoints.
@@ -145,59 +142,7 @@ class Checkpoint(keras.callbacks.Callback):
         self.keep = int(keep)
 
     def on_epoch_end(self, epoch, logs=None):
-        if not _weights_finite(self.model):
-            return
-        name = f"epoch_{epoch + 1:04d}.weights.h5"
-        images.write_atomically(os.path.join(self.directory, name), self.model.save_weights)
-        state = {"epoch": epoch + 1, "weights": name, "step": int(self.model.g_optimizer.iterations.numpy()),
-                 "seed_states": [state.numpy().tolist() for state in _seed_states(self.model)]}
-        images.write_text(os.path.join(self.directory, LATEST), json.dumps(state))
-        kept = sorted(f for f in os.listdir(self.directory) if f.startswith("epoch_") and f.endswith(".weights.h5"))
-        for stale in kept[:-self.keep]:
-            os.remove(os.path.join(self.directory, stale))
-
-
-def latest_checkpoint(directory):
-    """The `latest.json` record of a checkpoint folder (`epoch`, `weights`, `step`, `seed_states`), or None when
-    there is none."""
-    path = os.path.join(directory, LATEST)
-    if not os.path.exists(path):
-        return None
-    with open(path) as stream:
-        return json.load(stream)
-
-
-def restore_latest(model, directory):
-    """Loads the latest checkpoint of `directory` into a compiled GAN.
-
-    Args:
-        model: a compiled `GAN` with the architecture the checkpoint was saved from.
-        directory: checkpoint folder.
-
-    Returns:
-        The number of epochs the checkpoint had completed, 0 when there is no checkpoint.
-    """
-    state = latest_checkpoint(directory)
-    if state is None:
-        return 0
-    model.build_optimizers()
-    model.load_weights(os.path.join(directory, state["weights"]))
-    saved = state.get("seed_states", [])
-    variables = _seed_states(model)
-    if len(saved) == len(variables):
-        for variable, value in zip(variables, saved):
-            variable.assign(np.asarray(value, variable.dtype))
-    return int(state["epoch"])
-
-
-def _seed_states(model):
-    """The state variables of the layers' random seed generators (dropout), in layer order.
-
-    `save_weights` leaves them out, so a resumed run would draw other dropout masks than the uninterrupted one;
-    checkpoints carry them in `latest.json` instead.
-    """
-    return [generator.state for layer in model._flatten_layers()
-            for generator in getattr(layer, "_seed_generators", [])]
+        checkpoints.save(self.model, self.directory, epoch + 1, keep=self.keep)
 
 
 class TerminateOnDivergence(keras.callbacks.Callback):
@@ -379,11 +324,12 @@ class ClassifierAccuracy(keras.callbacks.Callback):
         images: held-out images in the generator's output range.
         labels: their integer labels.
         every: measure after every `every`-th epoch (and always after the last).
+        report: if set, the chief prints the final accuracy with this note (e.g. the labels per class).
     """
 
-    def __init__(self, images, labels, every=1):
+    def __init__(self, images, labels, every=1, report=None):
         super().__init__()
-        self.images, self.labels, self.every = images, np.asarray(labels), int(every)
+        self.images, self.labels, self.every, self.report = images, np.asarray(labels), int(every), report
         self.accuracy = None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -393,3 +339,7 @@ class ClassifierAccuracy(keras.callbacks.Callback):
         self.accuracy = float(np.mean(self.model.classify(self.images) == self.labels))
         if logs is not None:
             logs["test_accuracy"] = self.accuracy
+
+    def on_train_end(self, logs=None):
+        if self.report and self.accuracy is not None and self.model.distribute_strategy.extended.should_checkpoint:
+            print(f"classifier test accuracy: {self.accuracy:.4f} ({len(self.labels)} held-out images, {self.report})")

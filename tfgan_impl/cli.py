@@ -4,7 +4,6 @@ User mistakes (a missing file, a bad config or flag, bad data) print one line on
 a diverged run exits with code 1.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -59,7 +58,9 @@ def _train(args):
 
     config = config_module.load(args.config, overrides)
     run_dir = args.out or os.path.join("runs", os.path.splitext(os.path.basename(args.config))[0])
-    training.train(config, run_dir, verbose=args.verbose, strategy=strategy)
+    # Keras's progress bar redraws in place: to a file or a pipe it is megabytes of redraws, so one line an epoch.
+    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    training.train(config, run_dir, verbose=verbose, strategy=strategy)
     if distribute.is_chief(strategy):
         print(f"run directory: {run_dir}")
     return 0
@@ -82,8 +83,8 @@ def _strategy_of(config_path, overrides):
 
 
 def _sample(args):
-    from tfgan_impl import training
-    from tfgan_impl.translation import CycleGAN, Pix2Pix
+    from tfgan_impl import rundir, sampling
+    from tfgan_impl.samplers import Translator
 
     labels = None
     if args.labels is not None:
@@ -91,19 +92,19 @@ def _sample(args):
             labels = [int(label) for label in args.labels.split(",")]
         except ValueError:
             raise UserError(f"--labels {args.labels!r}: expected comma-separated class ids, e.g. 0,1,2") from None
-    gan = training.load_run(args.run_dir)
-    translator = isinstance(gan, (Pix2Pix, CycleGAN))
+    model = rundir.load_run(args.run_dir)
+    translator = isinstance(model, Translator)
     if translator or args.input is not None or args.inverse:
         if not translator:
             raise UserError(f"--input: {args.run_dir} generates from noise; only translator runs take input images")
         if args.input is None:
             raise UserError(f"{args.run_dir} is a translator: give --input IMAGE_OR_DIR and --out DIR")
-        if args.inverse and not isinstance(gan, CycleGAN):
+        if args.inverse and not model.has_inverse:
             raise UserError(f"--inverse: {args.run_dir} translates one way only (only CycleGAN runs go back)")
-        count = training.translate_files(gan, args.input, args.out, inverse=args.inverse)
+        count = sampling.translate_files(model, args.input, args.out, inverse=args.inverse)
         print(f"wrote {count} translations to {args.out}")
         return 0
-    count = training.write_samples(gan, args.num, args.seed, args.out, labels=labels, interpolate=args.interpolate,
+    count = sampling.write_samples(model, args.num, args.seed, args.out, labels=labels, interpolate=args.interpolate,
                                    steps=args.steps)
     print(f"wrote {count} samples to {args.out}")
     return 0
@@ -114,8 +115,8 @@ def _evaluate(args):
 
     import numpy as np
 
-    from tfgan_impl import config as config_module
-    from tfgan_impl import evaluation, images, training
+    from tfgan_impl import evaluation, images, rundir
+    from tfgan_impl.samplers import NoiseSampler
 
     metric_names = evaluation.parse_metrics(args.metrics)
     if args.samples.endswith(".npy"):
@@ -130,9 +131,11 @@ def _evaluate(args):
         chunks = evaluation.array_chunks(samples, args.num)
         data = args.data
     else:
-        gan = training.load_run(args.samples)
-        data = args.data or config_module.load(f"{args.samples}/config.yaml").data.source
-        chunks = evaluation.generator_chunks(gan, args.num, seed=args.seed)
+        model = rundir.load_run(args.samples)
+        if not isinstance(model, NoiseSampler):
+            raise UserError(f"{args.samples}: a translator run; the sample metrics score generators of noise")
+        data = args.data or rundir.read(args.samples)[0].data.source
+        chunks = evaluation.generator_chunks(model, args.num, seed=args.seed)
     evaluator = evaluation.Evaluator(data, metric_names, classifier=args.classifier,
                                      inception_weights=args.inception_weights)
     figures = {"data": evaluator.data_name, **evaluator(chunks)}
@@ -158,15 +161,13 @@ def _train_classifier(args):
 
 
 def _export(args):
-    from tfgan_impl import config as config_module
-    from tfgan_impl import export, training
+    from tfgan_impl import export, rundir
 
-    gan = training.load_run(args.run_dir)
-    config = config_module.load(os.path.join(args.run_dir, "config.yaml"))
-    with open(os.path.join(args.run_dir, training.RUN_INFO)) as stream:
-        class_names = json.load(stream).get("class_names")
+    model = rundir.load_run(args.run_dir)
+    config, info = rundir.read(args.run_dir)
+    class_names = info.get("class_names")
     metadata = {"config": config.to_dict(), **({"class_names": class_names} if class_names else {})}
-    path = export.EXPORTERS[args.format](gan, args.out, version=args.version, metadata=metadata)
+    path = export.EXPORTERS[args.format](model, args.out, version=args.version, metadata=metadata)
     print(f"exported {path}")
     return 0
 
@@ -187,7 +188,9 @@ def make_parser():
     train.add_argument("--precision", help="override train.precision: float32, mixed_float16 or mixed_bfloat16")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override any config value, e.g. --set train.d_steps=2 (repeatable)")
-    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress output")
+    train.add_argument("--verbose", type=int, choices=(0, 1, 2),
+                       help="Keras progress output: 0 none, 1 a progress bar, 2 one line an epoch (default: 1 on a "
+                       "terminal, 2 when the output is a file or a pipe)")
     train.set_defaults(handler=_train)
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")

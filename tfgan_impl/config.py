@@ -1,9 +1,10 @@
 """Experiment configs: YAML files validated into typed dataclasses, every default visible here.
 
-A config has five parts: `seed`, `model` (latent size, output range, the two networks by name and their
-options), `data` (source and input pipeline), `train` (loss, schedule, optimizers, outputs) and `evaluate`
-(metrics computed during training). Unknown keys
-and bad values raise `ConfigError` naming the key and what is allowed.
+A config has five parts: `seed`, `model` (its family `type`, latent size, output range, the two networks by name
+and their options), `data` (source and input pipeline), `train` (loss, schedule, optimizers, outputs) and
+`evaluate` (metrics computed during training). The family named by `model.type` (`tfgan_impl.families`) adds its
+own keys to these sections; they are parsed into `Config.options`. Unknown keys and bad values raise `ConfigError`
+naming the key and what is allowed.
 """
 import dataclasses
 import inspect
@@ -12,30 +13,28 @@ import typing
 import keras
 import yaml
 
-from tfgan_impl import augment, distribute, losses, networks, penalties, schedules  # noqa: F401 (registers)
+from tfgan_impl import augment, distribute, families, losses, networks, penalties, schedules  # noqa: F401 (registers)
 from tfgan_impl.errors import ConfigError
 
-# Builder arguments filled from the data and the model section, never from a network's options.
-DERIVED_NETWORK_ARGS = ("latent_dim", "output_shape", "image_shape", "input_shape", "num_classes", "conditioning",
-                        "output_channels", "target_channels", "conditional")
-
-# model.type -> how labels reach the networks: unconditional, labels into both (cGAN), a class head (ACGAN),
-# a K-class discriminator trained on a few labels (semi-supervised GAN); or image-to-image translation on
-# pairs (Pix2Pix) or between two unpaired domains (CycleGAN).
-MODEL_TYPES = ("gan", "cgan", "acgan", "sgan", "pix2pix", "cyclegan")
-TRANSLATORS = ("pix2pix", "cyclegan")
+SECTIONS = ("seed", "model", "data", "train", "evaluate")
+# Keys every config had in tfgan_impl 0.1.0, whatever its model type, with their defaults: run directories of that
+# version store them all. Where the family has no such option and the value is the old default (it meant nothing
+# then either), the key is dropped.
+_FORMER_SHARED_KEYS = {
+    "model": {"packing": 1, "ema_decay": None, "rejection_percentile": None},
+    "data": {"labels_per_class": 100, "jitter": True, "direction": "a_to_b"},
+    "train": {"class_loss_weight": 1.0, "supervised_weight": 1.0, "l1_weight": 100.0, "cycle_weight": 10.0,
+              "identity_weight": 0.5, "pool_size": 50},
+}
 
 
 @dataclasses.dataclass
 class ModelConfig:
-    type: str = "gan"
+    type: str = "gan"                # the family: a name of tfgan_impl.families, or a module defining FAMILY
     latent_dim: int = 100
     output_range: typing.Optional[typing.List[float]] = dataclasses.field(default_factory=lambda: [-1.0, 1.0])
     generator: dict = dataclasses.field(default_factory=lambda: {"name": "dcgan"})
     discriminator: dict = dataclasses.field(default_factory=lambda: {"name": "dcgan"})
-    packing: int = 1                 # PacGAN: samples the discriminator judges together
-    ema_decay: typing.Optional[float] = None  # moving average of the generator's weights, used for samples
-    rejection_percentile: typing.Optional[float] = None  # samples through discriminator rejection sampling
 
 
 @dataclasses.dataclass
@@ -47,9 +46,6 @@ class DataConfig:
     shuffle_buffer: int = 10_000
     cache: bool = True
     data_dir: typing.Optional[str] = None
-    labels_per_class: int = 100      # the semi-supervised GAN's labelled examples per class
-    jitter: bool = True              # translators: Pix2Pix's random resize-crop and mirroring of pairs
-    direction: str = "a_to_b"        # translators: a_to_b translates a pair's first image into its second
 
 
 @dataclasses.dataclass
@@ -61,12 +57,6 @@ class TrainConfig:
     penalties: dict = dataclasses.field(default_factory=dict)  # e.g. {gradient_penalty: 10.0} or {r1: 10.0}
     label_smoothing: float = 0.0
     augment: typing.List[str] = dataclasses.field(default_factory=list)  # DiffAugment: color, translation, cutout
-    class_loss_weight: float = 1.0   # ACGAN's auxiliary class loss weight
-    supervised_weight: float = 1.0   # the semi-supervised GAN's labelled cross-entropy weight
-    l1_weight: float = 100.0         # Pix2Pix's lambda, the weight of the L1 distance to the target
-    cycle_weight: float = 10.0       # CycleGAN's lambda, the weight of cycle consistency
-    identity_weight: float = 0.5     # CycleGAN's identity loss, relative to lambda
-    pool_size: int = 50              # CycleGAN's history of generated images per domain
     d_optimizer: dict = dataclasses.field(default_factory=lambda: {"name": "adam", "learning_rate": 2e-4,
                                                                    "beta_1": 0.5})
     g_optimizer: dict = dataclasses.field(default_factory=lambda: {"name": "adam", "learning_rate": 2e-4,
@@ -101,9 +91,16 @@ class Config:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = dataclasses.field(default_factory=EvaluateConfig)
+    options: typing.Any = None       # the family's options (its dataclass), written in the sections above
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        """The config as plain data, the family's options in the sections they are written in."""
+        mapping = {name: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+                   for name, value in ((name, getattr(self, name)) for name in SECTIONS)}
+        if self.options is not None:
+            for field in dataclasses.fields(self.options):
+                mapping[families.section_of(field)][field.name] = getattr(self.options, field.name)
+        return mapping
 
 
 def _describe(annotation):
@@ -144,7 +141,7 @@ def _coerce(annotation, value, key):
     raise ConfigError(f"{key}: expected {_describe(annotation)}, got {value!r}")
 
 
-def _from_mapping(cls, mapping, prefix):
+def _from_mapping(cls, mapping, prefix, also_allowed=()):
     if not isinstance(mapping, dict):
         raise ConfigError(f"{prefix}: expected a mapping, got {mapping!r}" if prefix else
                           f"the config must be a mapping of sections (seed, model, data, train, evaluate), got {mapping!r}")
@@ -153,7 +150,7 @@ def _from_mapping(cls, mapping, prefix):
     for key in mapping:
         if key not in names:
             where = f"{prefix}.{key}" if prefix else str(key)
-            raise ConfigError(f"unknown key '{where}'; allowed: {', '.join(names)}")
+            raise ConfigError(f"unknown key '{where}'; allowed: {', '.join([*names, *also_allowed])}")
     values = {key: _coerce(hints[key], value, f"{prefix}.{key}" if prefix else key) for key, value in mapping.items()}
     for field in dataclasses.fields(cls):
         # A network or optimizer section without a name refines the default one (e.g. `--set
@@ -171,7 +168,7 @@ def _network_builder(section, kind, registry):
     if spec["name"] not in registry:
         raise ConfigError(f"model.{kind}.name: unknown network {spec['name']!r}; allowed: {', '.join(sorted(registry))}")
     builder = registry[spec["name"]]
-    allowed = [p for p in inspect.signature(builder).parameters if p not in DERIVED_NETWORK_ARGS]
+    allowed = [p for p in inspect.signature(builder).parameters if p not in networks.DERIVED_ARGS]
     for key in spec:
         if key != "name" and key not in allowed:
             raise ConfigError(f"unknown key 'model.{kind}.{key}' for network {spec['name']!r}; "
@@ -223,39 +220,14 @@ def _check(condition, message):
 
 
 def validate(config):
-    """Checks values beyond their types: ranges, names of losses, networks and optimizers."""
+    """Checks values beyond their types: ranges, names of losses, networks and optimizers; then the family's
+    own checks (`Family.validate`)."""
     model, data, train = config.model, config.data, config.train
-    _check(model.type in MODEL_TYPES, f"model.type: unknown model type {model.type!r}; allowed: {', '.join(MODEL_TYPES)}")
     _check(model.latent_dim > 0, f"model.latent_dim: expected a positive integer, got {model.latent_dim}")
-    _check(model.packing > 0, f"model.packing: expected a positive integer, got {model.packing}")
-    _check(model.packing == 1 or model.type == "gan",
-           f"model.packing: packing is for unconditional GANs (model.type gan), not {model.type!r}")
-    _check(model.rejection_percentile is None or (model.type == "gan" and model.packing == 1
-                                                   and 0.0 <= model.rejection_percentile < 100.0),
-           "model.rejection_percentile: expected null, or a percentile in [0, 100) for model.type gan without "
-           f"packing, got {model.rejection_percentile} (type {model.type!r}, packing {model.packing})")
-    _check(model.ema_decay is None or 0.0 < model.ema_decay < 1.0,
-           f"model.ema_decay: expected a number strictly between 0 and 1, or null, got {model.ema_decay}")
     _check(model.output_range is None or (len(model.output_range) == 2 and model.output_range[0] < model.output_range[1]),
            f"model.output_range: expected [low, high] with low < high, or null, got {model.output_range}")
     _network_builder(model.generator, "generator", networks.GENERATORS)
     _network_builder(model.discriminator, "discriminator", networks.DISCRIMINATORS)
-    translator = model.type in TRANSLATORS
-    for kind, names in (("generator", networks.TRANSLATION_GENERATORS),
-                        ("discriminator", networks.TRANSLATION_DISCRIMINATORS)):
-        name = getattr(model, kind)["name"]
-        _check((name in names) == translator,
-               f"model.{kind}.name: {name!r} " + (f"cannot translate images (model.type {model.type!r} needs one of "
-                                                    f"{', '.join(names)})" if translator else
-                                                    f"is for translators (model.type pix2pix or cyclegan), not {model.type!r}"))
-    _check(not translator or model.output_range is not None,
-           "model.output_range: a translator needs an image range, e.g. [-1, 1], not null")
-    _check(not translator or model.ema_decay is None, "model.ema_decay: translators keep no moving average")
-    _check(not translator or not config.evaluate.metrics,
-           "evaluate.metrics: the sample metrics are for generators of noise; a translator reports held-out l1")
-    _check(data.direction in ("a_to_b", "b_to_a"), f"data.direction: expected a_to_b or b_to_a, got {data.direction!r}")
-    for key in ("l1_weight", "cycle_weight", "identity_weight", "pool_size"):
-        _check(getattr(train, key) >= 0, f"train.{key}: expected 0 or more, got {getattr(train, key)}")
     _check(data.batch_size > 0, f"data.batch_size: expected a positive integer, got {data.batch_size}")
     _check(data.image_size is None or (len(data.image_size) == 2 and min(data.image_size) > 0),
            f"data.image_size: expected [height, width] of positive integers, or null, got {data.image_size}")
@@ -265,8 +237,6 @@ def validate(config):
            f"train.steps_per_epoch: expected a positive integer or null, got {train.steps_per_epoch}")
     _check(train.loss in losses.LOSSES, f"train.loss: unknown loss {train.loss!r}; allowed: {', '.join(losses.LOSSES)}")
     _check(train.d_steps > 0, f"train.d_steps: expected a positive integer, got {train.d_steps}")
-    _check(data.batch_size % model.packing == 0,
-           f"data.batch_size: {data.batch_size} is not divisible by model.packing ({model.packing})")
     for name, weight in train.penalties.items():
         _check(name in penalties.PENALTIES,
                f"train.penalties: unknown penalty {name!r}; allowed: {', '.join(penalties.PENALTIES)}")
@@ -279,9 +249,6 @@ def validate(config):
     for name in train.augment:
         _check(name in augment.POLICIES, f"train.augment: unknown augmentation {name!r}; allowed: "
                                          f"{', '.join(augment.POLICIES)}")
-    _check(train.class_loss_weight >= 0, f"train.class_loss_weight: expected 0 or more, got {train.class_loss_weight}")
-    _check(train.supervised_weight >= 0, f"train.supervised_weight: expected 0 or more, got {train.supervised_weight}")
-    _check(data.labels_per_class > 0, f"data.labels_per_class: expected a positive integer, got {data.labels_per_class}")
     _check(train.jit_compile in (True, False, "auto"),
            f"train.jit_compile: expected true, false or auto, got {train.jit_compile!r}")
     _check(train.strategy in distribute.STRATEGIES,
@@ -302,12 +269,44 @@ def validate(config):
     _check(evaluate.mode in ("min", "max"), f"evaluate.mode: expected min or max, got {evaluate.mode!r}")
     _check(evaluate.monitor is None or evaluate.metrics,
            f"evaluate.monitor: {evaluate.monitor!r} needs evaluate.metrics to compute it")
+    families.get(model.type).validate(config)
     return config
 
 
 def from_dict(mapping):
-    """Validates a plain mapping (as read from YAML) into a `Config`."""
-    return validate(_from_mapping(Config, mapping if mapping is not None else {}, ""))
+    """Validates a plain mapping (as read from YAML) into a `Config`: the common keys into its sections, the
+    keys of the family named by `model.type` into its `options`."""
+    mapping = {} if mapping is None else mapping
+    if not isinstance(mapping, dict):
+        raise ConfigError("the config must be a mapping of sections (seed, model, data, train, evaluate), "
+                          f"got {mapping!r}")
+    model_section = mapping.get("model") if isinstance(mapping.get("model"), dict) else {}
+    family_name = model_section.get("type", ModelConfig.type)
+    _check(isinstance(family_name, str), f"model.type: expected a string, got {family_name!r}")
+    family = families.get(family_name)
+    option_fields = {field.name: field for field in dataclasses.fields(family.options)}
+    option_hints = typing.get_type_hints(family.options)
+    common, options = {}, {}
+    for name, section in mapping.items():
+        if isinstance(section, dict) and name in families.SECTIONS:
+            former = _FORMER_SHARED_KEYS[name]
+            section = {key: value for key, value in section.items()
+                       if not (key in former and key not in option_fields and value == former[key])}
+            mine = {key for key in section
+                    if key in option_fields and families.section_of(option_fields[key]) == name}
+            options.update({key: _coerce(option_hints[key], section[key], f"{name}.{key}") for key in mine})
+            section = {key: value for key, value in section.items() if key not in mine}
+        common[name] = section
+    section_types = typing.get_type_hints(Config)
+    for name in families.SECTIONS:  # an unknown key's message lists the family's keys of its section too
+        own = [f.name for f in dataclasses.fields(family.options) if families.section_of(f) == name]
+        _from_mapping(section_types[name], common.get(name, {}), name, also_allowed=own)
+    config = _from_mapping(Config, common, "")
+    try:
+        config.options = family.options(**options)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"model.type {family_name!r}: {error}") from None
+    return validate(config)
 
 
 def apply_overrides(mapping, overrides):

@@ -22,9 +22,10 @@ import zlib
 import numpy as np
 import tensorflow as tf
 
+from tfgan_impl import images as images_module
+from tfgan_impl import ranges
 from tfgan_impl.errors import DataError
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 # Where Debian's dataset packages (`apt-get install dataset-fashion-mnist`) put their files.
 LOCAL_COPIES = {
     "mnist": ("/usr/share/datasets/mnist",),
@@ -112,21 +113,6 @@ def load_idx(directory, split="train"):
                   num_classes=int(labels.max()) + 1 if len(labels) else 0)
 
 
-def _decode_image(path, size):
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.load()  # raises on truncated files instead of returning a partly grey image
-            image = image.convert("RGB" if image.mode not in ("L", "1", "I", "I;16") else "L")
-            if size is not None and image.size != (size[1], size[0]):
-                image = image.resize((size[1], size[0]), Image.BILINEAR)
-            array = np.asarray(image, np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise DataError(f"{path}: corrupt or unreadable image ({error})") from None
-    return array[..., None] if array.ndim == 2 else array
-
-
 def load_folder(directory, image_size=None):
     """Loads a tree of PNG/JPEG files; files in subfolder `NAME` get the label of `NAME` in sorted order.
 
@@ -148,7 +134,7 @@ def load_folder(directory, image_size=None):
         walk = os.walk(folder) if label is not None else [(folder, [], os.listdir(folder))]
         for root, _, names in walk:
             for name in sorted(names):
-                if name.lower().endswith(IMAGE_EXTENSIONS):
+                if name.lower().endswith(images_module.IMAGE_EXTENSIONS):
                     paths.append(os.path.join(root, name))
                     labels.append(-1 if label is None else label)
     if not paths:
@@ -156,7 +142,7 @@ def load_folder(directory, image_size=None):
     if classes and -1 in labels:
         raise DataError(f"{directory}: images both at the top level and in class subfolders; keep one layout")
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
-        arrays = list(pool.map(lambda p: _decode_image(p, image_size), paths))
+        arrays = list(pool.map(lambda p: images_module.decode_image(p, image_size), paths))
     channels = 3 if any(a.shape[-1] == 3 for a in arrays) else 1
     arrays = [np.repeat(a, 3, axis=-1) if a.shape[-1] != channels else a for a in arrays]
     first = arrays[0].shape[:2]
@@ -336,10 +322,7 @@ def _to_range(output_range):
         if not is_image:
             return tf.cast(example, tf.float32)
         example = tf.cast(example, tf.float32) / (255.0 if example.dtype == tf.uint8 else 1.0)
-        if output_range is None:
-            return example
-        low, high = output_range
-        return example * (high - low) + low
+        return ranges.from_unit_interval(example, output_range)
 
     return scale
 

@@ -14,7 +14,9 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from tfgan_impl import noise, ranges
 from tfgan_impl.errors import OutputError, UserError
+from tfgan_impl.samplers import Translator
 
 MAX_SAMPLES_PER_REQUEST = 4096  # bounds the memory one `sample` request may ask for
 
@@ -47,10 +49,7 @@ class _ExportModule(tf.Module):
         self._metadata = json.dumps(metadata, sort_keys=True)
 
     def _to_outputs(self, outputs):
-        outputs = tf.cast(outputs, tf.float32)
-        if self.output_range is not None:
-            low, high = self.output_range
-            outputs = tf.clip_by_value((outputs - low) / (high - low), 0.0, 1.0)
+        outputs = ranges.to_unit_interval(tf.cast(outputs, tf.float32), self.output_range)
         result = {"images": outputs}
         if outputs.shape.rank == 4:
             result["images_uint8"] = tf.cast(tf.round(outputs * 255.0), tf.uint8)
@@ -88,8 +87,7 @@ class GeneratorModule(_ExportModule):
                 tf.debugging.assert_less_equal(num, MAX_SAMPLES_PER_REQUEST,
                                                message=f"input num must be at most {MAX_SAMPLES_PER_REQUEST}")]):
             num = tf.identity(num)
-        return tf.random.stateless_normal(tf.stack([num, self.latent_dim]),
-                                          seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+        return noise.latent_vectors(num, self.latent_dim, seed)
 
     @tf.function
     def generate_from_seed(self, num, seed):
@@ -154,9 +152,8 @@ class TranslatorModule(_ExportModule):
     def __init__(self, model, metadata, generator=None):
         super().__init__(generator or model.generator, model.output_range, metadata)
         self.input_shape = [int(d) for d in self.generator.input_shape[1:]]
-        # CycleGAN's B -> A generator serves the `inverse` signature.
-        inverse = getattr(model, "inverse_generator", None) if generator is None else None
-        self.inverse = None if inverse is None else TranslatorModule(model, metadata, generator=inverse)
+        inverse = generator is None and model.has_inverse  # its B -> A generator serves the `inverse` signature
+        self.inverse = TranslatorModule(model, metadata, generator=model.translation_generator(True)) if inverse else None
 
     @tf.function
     def translate(self, images):
@@ -165,8 +162,7 @@ class TranslatorModule(_ExportModule):
                 tf.debugging.assert_greater_equal(images, 0.0, message="input images must lie in [0, 1]"),
                 tf.debugging.assert_less_equal(images, 1.0, message="input images must lie in [0, 1]")]):
             images = tf.identity(images)
-        low, high = self.output_range
-        return self._to_outputs(self.generator(images * (high - low) + low, training=False))
+        return self._to_outputs(self.generator(ranges.from_unit_interval(images, self.output_range), training=False))
 
     def signatures(self):
         signatures = {
@@ -181,7 +177,7 @@ class TranslatorModule(_ExportModule):
 
 
 def _module(model, description):
-    if getattr(model, "latent_dim", None) is None:
+    if isinstance(model, Translator):
         return TranslatorModule(model, description)
     return (GeneratorModule if model.num_classes is None else ConditionalGeneratorModule)(model, description)
 
@@ -231,7 +227,7 @@ def describe(model, metadata=None):
     for translators the input shape instead of the latent size."""
     facts = {"sample_shape": list(model.generator.output_shape[1:]),
              "output_range": list(model.output_range) if model.output_range else None}
-    if getattr(model, "latent_dim", None) is None:
+    if isinstance(model, Translator):
         facts.update(task="translation", input_shape=list(model.generator.input_shape[1:]))
     else:
         facts.update(latent_dim=model.latent_dim, num_classes=model.num_classes)
@@ -276,11 +272,11 @@ def portable_generator(model):
     in [0, 1], whatever the training precision: what the TFLite and ONNX converters take. Inputs: `z` (and
     `labels` for conditional GANs), or a translator's `images` in [0, 1]; output: `images`, a translator's
     `translated`."""
-    translator = getattr(model, "latent_dim", None) is None
+    translator = isinstance(model, Translator)
     if translator:
         inputs = [keras.Input(tuple(model.generator.input_shape[1:]), name="images", dtype="float32")]
-        low, high = model.output_range
-        scaled = keras.layers.Rescaling(high - low, offset=low, dtype="float32")(inputs[0])
+        scale, offset = ranges.from_unit_affine(model.output_range)
+        scaled = keras.layers.Rescaling(scale, offset=offset, dtype="float32")(inputs[0])
         outputs = model.generator(scaled, training=False)
     else:
         z = keras.Input((model.latent_dim,), name="z", dtype="float32")
@@ -288,15 +284,15 @@ def portable_generator(model):
         outputs = model.sampling_generator(inputs if len(inputs) > 1 else z, training=False)
     outputs = keras.layers.Activation("linear", dtype="float32", name="to_float32")(outputs)
     if model.output_range is not None:
-        low, high = model.output_range
-        outputs = keras.layers.Rescaling(1.0 / (high - low), offset=-low / (high - low), dtype="float32")(outputs)
+        scale, offset = ranges.to_unit_affine(model.output_range)
+        outputs = keras.layers.Rescaling(scale, offset=offset, dtype="float32")(outputs)
         outputs = keras.layers.ReLU(max_value=1.0, dtype="float32")(outputs)  # clips to [0, 1]
     outputs = keras.layers.Identity(name="translated" if translator else "images", dtype="float32")(outputs)
     return keras.Model(inputs, outputs, name="portable_generator")
 
 
 def _input_specs(model):
-    if getattr(model, "latent_dim", None) is None:
+    if isinstance(model, Translator):
         return [tf.TensorSpec([None, *model.generator.input_shape[1:]], tf.float32, name="images")]
     specs = [tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")]
     if model.num_classes is not None:

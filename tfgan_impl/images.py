@@ -1,4 +1,4 @@
-"""Turning samples into pictures: image grids, 2-D scatter plots, and atomic PNG writes."""
+"""Pictures in and out: decoding image files, image grids and 2-D scatter plots of samples, atomic writes."""
 import math
 import os
 import tempfile
@@ -6,7 +6,48 @@ import tempfile
 import keras
 import numpy as np
 
-from tfgan_impl.errors import OutputError
+from tfgan_impl.errors import DataError, OutputError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+def image_files(directory):
+    """The sorted names of the PNG and JPEG files directly in `directory`.
+
+    Raises:
+        DataError: no such directory, or no image in it.
+    """
+    if not os.path.isdir(directory):
+        raise DataError(f"{directory}: no such directory")
+    names = sorted(name for name in os.listdir(directory) if name.lower().endswith(IMAGE_EXTENSIONS))
+    if not names:
+        raise DataError(f"{directory}: no PNG or JPEG images")
+    return names
+
+
+def decode_image(path, size=None):
+    """Decodes a PNG or JPEG file into a uint8 array `[H, W, C]`: C = 1 for grayscale files, 3 otherwise (alpha and
+    palettes are dropped to RGB).
+
+    Args:
+        path: the file.
+        size: optional `[H, W]` to resize to (bilinear).
+
+    Raises:
+        DataError: the file is missing, truncated or not an image; the message names it.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()  # raises on truncated files instead of returning a partly grey image
+            image = image.convert("RGB" if image.mode not in ("L", "1", "I", "I;16") else "L")
+            if size is not None and image.size != (size[1], size[0]):
+                image = image.resize((size[1], size[0]), Image.BILINEAR)
+            array = np.asarray(image, np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise DataError(f"{path}: corrupt or unreadable image ({error})") from None
+    return array[..., None] if array.ndim == 2 else array
 
 
 def image_grid(images, columns=None):

@@ -26,9 +26,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_impl import data as data_module
+from tfgan_impl import images as images_module
+from tfgan_impl import ranges
 from tfgan_impl.errors import DataError
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 
 def sobel_edges(images):
@@ -46,21 +47,8 @@ def sobel_edges(images):
     return tf.clip_by_value(tf.reduce_mean(magnitude, axis=-1, keepdims=True) / 4.0, 0.0, 1.0).numpy()
 
 
-def _image_files(directory):
-    if not os.path.isdir(directory):
-        raise DataError(f"{directory}: no such directory")
-    names = sorted(name for name in os.listdir(directory) if name.lower().endswith(IMAGE_EXTENSIONS))
-    if not names:
-        raise DataError(f"{directory}: no PNG or JPEG images")
-    return names
-
-
 def _decode(path):
-    try:
-        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
-    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError):
-        raise DataError(f"{path}: not a readable PNG or JPEG image") from None
-    return image.numpy().astype(np.float32) / 255.0
+    return images_module.decode_image(path).astype(np.float32) / 255.0
 
 
 def _stack(images, what):
@@ -73,7 +61,7 @@ def _stack(images, what):
 def load_side_by_side(directory, image_size=None):
     """`pairs:DIR`: each file holds A (left half) and B (right half) side by side."""
     sources, targets = [], []
-    for name in _image_files(directory):
+    for name in images_module.image_files(directory):
         image = _decode(os.path.join(directory, name))
         if image.shape[1] % 2:
             raise DataError(f"{os.path.join(directory, name)}: an A|B pair needs an even width, got "
@@ -86,7 +74,7 @@ def load_side_by_side(directory, image_size=None):
 
 def load_pair_folders(directory_a, directory_b, image_size=None):
     """`pairs:DIR_A,DIR_B`: files of the same name in the two folders form a pair."""
-    names_a, names_b = _image_files(directory_a), _image_files(directory_b)
+    names_a, names_b = images_module.image_files(directory_a), images_module.image_files(directory_b)
     unmatched = sorted(set(names_a) ^ set(names_b))
     if unmatched:
         raise DataError(f"{directory_a},{directory_b}: {len(unmatched)} files have no partner of the same name, "
@@ -164,7 +152,7 @@ def load_unpaired(source, split="train", data_dir=None, image_size=None):
     if kind == "unpaired" and len(rest.split(",")) == 2:
         domains = []
         for directory in rest.split(","):
-            arrays = [_decode(os.path.join(directory, name)) for name in _image_files(directory)]
+            arrays = [_decode(os.path.join(directory, name)) for name in images_module.image_files(directory)]
             domains.append(_resize(_stack(arrays, directory), image_size))
         return tuple(domains)
     raise DataError(f"unknown unpaired source {source!r}; expected classes:SOURCE:I,J, unpaired:DIR_A,DIR_B or "
@@ -225,7 +213,6 @@ def make_unpaired_dataset(images_a, images_b, batch_size, output_range=(-1.0, 1.
     Returns:
         A `tf.data.Dataset` of float32 `(a, b)` batches of static size.
     """
-    low, high = output_range
     steps = max(len(images_a), len(images_b)) // batch_size
     if steps == 0:
         raise DataError(f"unpaired: batch size {batch_size} is larger than both domains "
@@ -233,7 +220,8 @@ def make_unpaired_dataset(images_a, images_b, batch_size, output_range=(-1.0, 1.
 
     def domain(images, offset):
         height, width = images.shape[1:3]
-        dataset = tf.data.Dataset.from_tensor_slices(tf.cast(images, tf.float32) * (high - low) + low)
+        dataset = tf.data.Dataset.from_tensor_slices(ranges.from_unit_interval(tf.cast(images, tf.float32),
+                                                                                output_range))
         if shuffle_buffer:
             dataset = dataset.shuffle(shuffle_buffer, seed=seed + offset, reshuffle_each_iteration=True)
         dataset = dataset.repeat()
@@ -269,11 +257,10 @@ def make_paired_dataset(inputs, targets, batch_size, output_range=(-1.0, 1.0), j
                         f"{list(targets.shape[1:])} do not pair up")
     if batch_size > len(inputs):
         raise DataError(f"pairs: batch size {batch_size} is larger than the data ({len(inputs)} pairs)")
-    low, high = output_range
     height, width, channels = inputs.shape[1:]
 
     def scale(images):
-        return tf.cast(images, tf.float32) * (high - low) + low
+        return ranges.from_unit_interval(tf.cast(images, tf.float32), output_range)
 
     def jittered(pair, element_seed):
         both = _jitter(tf.concat(pair, axis=-1), element_seed, height, width)

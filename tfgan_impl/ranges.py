@@ -14,6 +14,12 @@ def to_unit_affine(output_range):
     return 1.0 / (high - low), -low / (high - low)
 
 
+def from_unit_affine(output_range):
+    """`(scale, offset)` with `value = unit * scale + offset` (for Keras `Rescaling` layers)."""
+    low, high = output_range
+    return high - low, low
+
+
 def from_unit_interval(values, output_range):
     """Maps values in [0, 1] to `output_range` (unchanged when it is `None`)."""
     if output_range is None:

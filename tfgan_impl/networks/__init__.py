@@ -1,6 +1,10 @@
 """Generator and discriminator builders, looked up by name from configs."""
+import inspect
+
 import keras
 import numpy as np
+
+from tfgan_impl.errors import UserError
 
 from tfgan_impl.networks.dcgan import dcgan_discriminator, dcgan_generator
 from tfgan_impl.networks.layers import Maxout, MinibatchStdDev, WeightClip
@@ -12,9 +16,41 @@ GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator, "resnet": resnet_g
               "resnet_translator": resnet_translator}
 DISCRIMINATORS = {"maxout": maxout_discriminator, "mlp": mlp_discriminator, "dcgan": dcgan_discriminator,
                   "resnet": resnet_discriminator, "patch": patch_discriminator}
+# Builder arguments a family fills from the data and the model section, never from a network's options.
+DERIVED_ARGS = ("latent_dim", "output_shape", "image_shape", "input_shape", "num_classes", "conditioning",
+                "output_channels", "target_channels", "conditional")
 # Networks of image-to-image translators: an image in, an image out (and a discriminator of image pairs).
 TRANSLATION_GENERATORS = ("unet", "resnet_translator")
 TRANSLATION_DISCRIMINATORS = ("patch",)
+
+
+def build(kind, spec, derived):
+    """Builds the network a config describes.
+
+    Args:
+        kind: `"generator"` or `"discriminator"` (the registry and the config key).
+        spec: the config's `{name: ..., **options}`.
+        derived: arguments from the data and the model (shapes, classes); those the builder takes are passed.
+
+    Returns:
+        The Keras model.
+
+    Raises:
+        UserError: the builder refuses its arguments; the message names `model.KIND`.
+    """
+    spec = dict(spec)
+    builder = (GENERATORS if kind == "generator" else DISCRIMINATORS)[spec.pop("name")]
+    accepted = inspect.signature(builder).parameters
+    try:
+        return builder(**{name: value for name, value in derived.items() if name in accepted}, **spec)
+    except (ValueError, TypeError) as error:
+        raise UserError(f"model.{kind}: {error}") from None
+
+
+def accepts(kind, spec, argument):
+    """Whether the network of `spec` takes the derived `argument` (e.g. `num_classes`)."""
+    builder = (GENERATORS if kind == "generator" else DISCRIMINATORS)[spec["name"]]
+    return argument in inspect.signature(builder).parameters
 
 
 def marginal_logits(images, epsilon=1e-3):

@@ -1,0 +1,64 @@
+"""What the image-to-image families (Pix2Pix, CycleGAN) share: options, checks and the making of their data."""
+import dataclasses
+
+from tfgan_impl import networks
+from tfgan_impl.errors import ConfigError
+from tfgan_impl.families import TrainingData, option
+
+
+@dataclasses.dataclass
+class TranslationOptions:
+    """Options of every translator."""
+
+    jitter: bool = option(True, section="data")  # Pix2Pix's random resize-crop and mirroring of training images
+    direction: str = option("a_to_b", section="data")  # a_to_b translates a pair's first image into its second
+
+
+def validate(config):
+    """Translators' networks take and give images, in a range, and are scored by held-out L1, not sample metrics."""
+    model = config.model
+    for kind, names in (("generator", networks.TRANSLATION_GENERATORS),
+                        ("discriminator", networks.TRANSLATION_DISCRIMINATORS)):
+        name = getattr(model, kind)["name"]
+        if name not in names:
+            raise ConfigError(f"model.{kind}.name: {name!r} cannot translate images (model.type {model.type!r} "
+                              f"needs one of {', '.join(names)})")
+    if model.output_range is None:
+        raise ConfigError("model.output_range: a translator needs an image range, e.g. [-1, 1], not null")
+    if config.evaluate.metrics:
+        raise ConfigError("evaluate.metrics: the sample metrics are for generators of noise; a translator reports "
+                          "held-out l1")
+    if config.options.direction not in ("a_to_b", "b_to_a"):
+        raise ConfigError(f"data.direction: expected a_to_b or b_to_a, got {config.options.direction!r}")
+    for field in dataclasses.fields(config.options):
+        value = getattr(config.options, field.name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise ConfigError(f"{field.metadata['section']}.{field.name}: expected 0 or more, got {value}")
+
+
+def oriented(config, first, second):
+    """The two image arrays of a source in the config's `data.direction`."""
+    return (first, second) if config.options.direction == "a_to_b" else (second, first)
+
+
+def training_data(config, images, make_dataset, paired):
+    """`TrainingData` of translators from `(inputs, targets)` (or two domains) in [0, 1].
+
+    Args:
+        config: a validated config.
+        images: the two arrays, oriented.
+        make_dataset: `paired.make_paired_dataset` or `paired.make_unpaired_dataset`.
+        paired: whether the arrays correspond (the picture then shows targets, else reconstructions).
+    """
+    inputs, targets = images
+    dataset = make_dataset(inputs, targets, config.data.batch_size, output_range=config.model.output_range,
+                           jitter=config.options.jitter, seed=config.seed, shuffle_buffer=config.data.shuffle_buffer)
+    info = {"input_shape": list(inputs.shape[1:]), "sample_shape": list(targets.shape[1:]),
+            "source": config.data.source, "num_classes": None}
+    shown = min(config.train.num_samples, len(inputs))
+    return TrainingData(dataset, info, preview=(inputs[:shown], targets[:shown] if paired else None))
+
+
+def build_network(config, kind, derived):
+    """One network of a translator (`networks.build` on the config's spec)."""
+    return networks.build(kind, getattr(config.model, kind), derived)

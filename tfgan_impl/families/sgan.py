@@ -1,0 +1,53 @@
+"""The family `sgan`: the semi-supervised GAN (Odena 2016; Salimans et al. 2016, sec. 5), whose discriminator is
+a K-class classifier trained on all images and a few labels."""
+import dataclasses
+
+from tfgan_impl import callbacks, data, ranges
+from tfgan_impl.errors import ConfigError, UserError
+from tfgan_impl.families import Family, TrainingData, _noise, option
+from tfgan_impl.samplers import NoiseSampler
+from tfgan_impl.semi_supervised import IMAGES, SemiSupervisedGAN, make_semi_supervised_dataset
+
+
+@dataclasses.dataclass
+class SGANOptions(_noise.NoiseOptions):
+    labels_per_class: int = option(100, section="data")  # the labelled examples kept per class
+    supervised_weight: float = option(1.0, section="train")  # the weight of the labelled cross-entropy
+
+
+def validate(config):
+    _noise.validate(config)
+    if config.options.labels_per_class <= 0:
+        raise ConfigError(f"data.labels_per_class: expected a positive integer, got {config.options.labels_per_class}")
+    if config.options.supervised_weight < 0:
+        raise ConfigError(f"train.supervised_weight: expected 0 or more, got {config.options.supervised_weight}")
+
+
+def training_data(config):
+    source = data.load_source(config.data.source, config.data.split, config.data.data_dir, config.data.image_size)
+    dataset, _ = make_semi_supervised_dataset(
+        source, config.data.batch_size, config.options.labels_per_class, output_range=config.model.output_range,
+        seed=config.seed, shuffle_buffer=config.data.shuffle_buffer)
+    info = _noise.info(config, source, dataset.element_spec[IMAGES].shape[1:], uses_labels=True)
+    return TrainingData(dataset, info, extras=_noise.extras(config, source))
+
+
+def build(config, info, extras):
+    generator, discriminator = _noise.build_networks(config, info, extras, conditioning="classes")
+    return SemiSupervisedGAN(generator, discriminator, num_classes=info["num_classes"], **_noise.model_options(config))
+
+
+def held_out_accuracy(config):
+    """The classifier's accuracy on the source's labelled `test` split, measured after every epoch."""
+    test = data.load_source(config.data.source, "test", config.data.data_dir, config.data.image_size)
+    if test.images is None or not test.has_labels:
+        raise UserError(f"{config.data.source}: the semi-supervised GAN needs a labelled 'test' split to report "
+                        "its classifier's accuracy")
+    images = ranges.from_unit_interval(data.to_unit_interval(test.images), config.model.output_range)
+    return callbacks.ClassifierAccuracy(images, test.labels, report=f"{config.options.labels_per_class} labels per class")
+
+
+FAMILY = Family("sgan", SGANOptions, training_data=training_data, build=build, sampler=NoiseSampler,
+                validate=validate, callbacks=lambda config: [held_out_accuracy(config)],
+                compile_options=lambda config: {**_noise.compile_options(config),
+                                                "supervised_weight": config.options.supervised_weight})

@@ -1,0 +1,95 @@
+"""Samples of a trained model written to files: pictures or arrays of generated samples, translated images."""
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_impl import images, latent
+from tfgan_impl.errors import UserError
+
+
+def _check_labels(gan, labels):
+    if labels is None:
+        return None
+    if gan.num_classes is None:
+        raise UserError("--labels: this run's generator is unconditional (model.type gan or sgan); it takes no labels")
+    labels = [int(label) for label in labels]
+    wrong = [label for label in labels if not 0 <= label < gan.num_classes]
+    if wrong or not labels:
+        raise UserError(f"--labels: class ids must lie in [0, {gan.num_classes - 1}], got {wrong or 'none'}")
+    return labels
+
+
+def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8):
+    """Writes samples in data units as a PNG picture (`.png`) or a float32 array (`.npy`), atomically.
+
+    Args:
+        gan: a trained GAN.
+        num: samples; with `labels`, samples of each listed class (a row each); with `interpolate`, paths (rows).
+        seed: seed of the latent vectors.
+        path: output file.
+        labels: class ids of a conditional GAN; by default conditional GANs draw all classes in turn.
+        interpolate: `None`, `"slerp"` or `"linear"`: rows of `steps` samples along paths between random z.
+        steps: samples per interpolation path.
+    """
+    if num <= 0:
+        raise UserError(f"--num: expected a positive number of samples, got {num}")
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in (".png", ".npy"):
+        raise UserError(f"{path}: the output must end in .png or .npy")
+    labels = _check_labels(gan, labels)
+    columns = None
+    if interpolate is not None:
+        if steps < 2:
+            raise UserError(f"--steps: an interpolation needs at least 2 steps, got {steps}")
+        z = latent.interpolation_grid(gan.latent_dim, num, steps, seed=seed, spherical=interpolate == "slerp")
+        row_labels = None
+        if gan.num_classes is not None:
+            row_labels = np.resize(labels if labels else np.arange(gan.num_classes), num)
+            row_labels = np.repeat(row_labels, steps)
+        samples, columns = gan.generate_from(z, labels=row_labels), steps
+    elif labels is not None:
+        z = gan.latents(num * len(labels), seed=seed)
+        samples, columns = gan.generate_from(z, labels=np.repeat(labels, num)), num
+    else:
+        samples = gan.generate(num, seed=seed)
+    if extension == ".npy":
+        images.write_atomically(path, lambda temporary: np.save(temporary, np.asarray(samples, np.float32)))
+    else:
+        try:
+            picture = images.samples_picture(samples, columns)
+        except ValueError as error:
+            raise UserError(f"{path}: {error}; write .npy instead") from None
+        images.save_png(picture, path)
+    return len(samples)
+
+
+def translate_files(model, source, out_dir, inverse=False):
+    """Translates an image file, or every PNG/JPEG of a directory, into PNGs of the same names in `out_dir`
+    (with `inverse`, through a CycleGAN's B -> A generator).
+
+    Images are resized to the model's input size and converted to its number of channels (grey <-> RGB).
+
+    Returns:
+        The number of images written.
+    """
+    if os.path.isdir(source):
+        paths = [os.path.join(source, name) for name in images.image_files(source)]
+    elif os.path.isfile(source):
+        paths = [source]
+    else:
+        raise UserError(f"--input {source}: no such file or directory")
+    if inverse and not model.has_inverse:
+        raise UserError(f"--inverse: this {type(model).__name__} translates one way only")
+    height, width, channels = model.translation_generator(inverse).input_shape[1:]
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise UserError(f"--out {out_dir}: translations go into a directory, and this is a file")
+    for path in paths:
+        image = tf.convert_to_tensor(images.decode_image(path), tf.float32) / 255.0
+        if image.shape[-1] != channels:
+            image = tf.image.rgb_to_grayscale(image) if channels == 1 else tf.image.grayscale_to_rgb(image)
+        image = tf.image.resize(image, [height, width], antialias=True)
+        translated = model.translate(image.numpy()[None], inverse=inverse)[0]
+        name = os.path.splitext(os.path.basename(path))[0] + ".png"
+        images.save_png(np.round(translated * 255.0).astype(np.uint8), os.path.join(out_dir, name))
+    return len(paths)
