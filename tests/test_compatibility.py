@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfgan_impl import rundir
+from tfgan_impl import conditional, gan, rundir, semi_supervised, translation  # noqa: F401 (registers the classes)
 from tfgan_impl.samplers import Translator
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "data", "v0.1.0")

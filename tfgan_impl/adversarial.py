@@ -77,6 +77,10 @@ class AdversarialModel(keras.Model):
         self._xla_per_replica = False
         self._xla_functions = {}
         self._due = None  # names of the lazy phases this trace runs (see `_make_function`)
+        # The number of `fit` steps taken, which lazy phases' intervals count; optimizers' iteration counts
+        # cannot serve, since a lazy phase may step an optimizer a second time in a step.
+        self.steps = self.add_weight(name="steps", shape=(), dtype="int64", initializer="zeros", trainable=False,
+                                     aggregation="only_first_replica")
         # Trackers must exist before the model is built: Keras locks a built model's state.
         for name in self.METRICS:
             setattr(self, f"{name}_tracker", keras.metrics.Mean(name=name))
@@ -131,18 +135,16 @@ class AdversarialModel(keras.Model):
     def train_step(self, data):
         """Runs the phases that are due, in order; returns the epoch's figures so far."""
         carried = {}
-        counter = None
         for phase in self.phases():
             if phase.interval > 1:
-                if self._due is None:  # eager execution: decide here
-                    counter = int(self.g_optimizer.iterations.numpy()) if counter is None else counter
-                    if counter % phase.interval:
-                        continue
-                elif phase.name not in self._due:
+                due = (int(self.steps.numpy()) % phase.interval == 0 if self._due is None  # eager: decided here
+                       else phase.name in self._due)
+                if not due:
                     continue
             for inputs in phase.inputs(data, carried) if phase.inputs else [data]:
                 carried.update(self.run_phase(phase, inputs))
         self.end_step()
+        self.steps.assign_add(1)
         return self._logs()
 
     def end_step(self):
@@ -245,8 +247,7 @@ class AdversarialModel(keras.Model):
         def one_step(data):  # inlined: a nested tf.function running the strategy fails inside the loop's cond
             if len(step_functions) == 1:
                 return run(step_functions[0], data)
-            counter = self.g_optimizer.iterations
-            branch = tf.add_n([tf.cast(counter % phase.interval == 0, tf.int32) * 2 ** index
+            branch = tf.add_n([tf.cast(self.steps % phase.interval == 0, tf.int32) * 2 ** index
                                for index, phase in enumerate(lazy)])
             return tf.switch_case(branch, [functools.partial(run, function, data) for function in step_functions])
 
@@ -297,6 +298,20 @@ class AdversarialModel(keras.Model):
             self.g_optimizer.build(self._variables(self.GENERATORS))
 
     # -- saving ------------------------------------------------------------------------------------------------
+
+    def load_own_variables(self, store):
+        if len(store.keys()) == 0:  # saved by tfgan_impl 0.1.0, before the step counter: set once optimizers load
+            self._steps_from_optimizer = True
+            return
+        super().load_own_variables(store)
+
+    def load_weights(self, filepath, *args, **kwargs):
+        """`keras.Model.load_weights`; files of tfgan_impl 0.1.0 (which had no lazy phases) get the step count
+        from the generator's optimizer."""
+        self._steps_from_optimizer = False
+        super().load_weights(filepath, *args, **kwargs)
+        if self._steps_from_optimizer:
+            self.steps.assign(self.g_optimizer.iterations)
 
     def get_config(self):
         return {**super().get_config(), **{name: keras.saving.serialize_keras_object(getattr(self, name))
