@@ -303,3 +303,14 @@ def test_unwritable_outputs_are_one_line_errors(tmp_path, image_npz, capsys):
                      *TINY]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{blocker / 'run'}: cannot create the run directory" in err
+
+
+@pytest.mark.slow
+def test_train_writes_one_line_an_epoch_when_its_output_is_not_a_terminal(tmp_path, image_npz, capsys):
+    command = ["train", DCGAN, "--out", str(tmp_path / "run"), "--steps-per-epoch", "3", "--epochs", "2",
+               "--set", f"data.source=npz:{image_npz}", *[arg for arg in TINY if arg not in ("--verbose", "0")]]
+    assert cli.main(command) == 0
+    output = capsys.readouterr().out
+    assert "\r" not in output and "\b" not in output  # a progress bar redraws with these
+    epoch_lines = [line for line in output.splitlines() if "d_loss:" in line]
+    assert len(epoch_lines) == 2 and all("g_loss:" in line for line in epoch_lines), output

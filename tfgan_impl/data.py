@@ -282,30 +282,47 @@ def load_source(source, split="train", data_dir=None, image_size=None):
         A `Source`.
     """
     kind, _, rest = source.partition(":")
-    if kind == "tfds":
-        name, _, tfds_split = rest.partition(":")
-        return load_tfds(name, tfds_split or split, data_dir)
+    if kind == "tfds":  # TFDS slices its splits itself
+        return PREFIXED_SOURCES["tfds"](rest, split, data_dir, image_size)
     sliced = _SLICED_SPLIT.match(split)
-    if sliced:  # TFDS slices its splits itself; in-memory sources are sliced here, with the same syntax
+    if sliced:  # in-memory sources are sliced here, with TFDS's syntax
         base, start, stop = sliced.groups()
         opened = load_source(source, base, data_dir, image_size)
         return _slice_source(opened, int(start) if start else None, int(stop) if stop else None, split)
-    if kind == "idx":
-        return load_idx(rest, split)
-    if kind == "folder":
-        return load_folder(rest, image_size)
-    if kind == "npz":
-        return load_npz(rest)
-    if source in MIXTURES:
-        return load_mixture(source, split)
-    if source in LOCAL_COPIES and not rest:
-        candidates = ((os.path.join(data_dir, source),) if data_dir else ()) + LOCAL_COPIES[source]
-        for directory in candidates:
-            if os.path.isdir(directory):
-                return dataclasses.replace(load_idx(directory, split), class_names=CLASS_NAMES[source])
-        return load_tfds(source, split, data_dir)
+    if rest and kind in PREFIXED_SOURCES:
+        return PREFIXED_SOURCES[kind](rest, split, data_dir, image_size)
+    if source in NAMED_SOURCES:
+        return NAMED_SOURCES[source](source, split, data_dir, image_size)
     raise DataError(f"unknown data source {source!r}; expected tfds:NAME[:SPLIT], idx:DIR, folder:DIR, npz:FILE, "
-                    f"or one of {sorted(LOCAL_COPIES) + list(MIXTURES)}")
+                    f"or one of {sorted(NAMED_SOURCES)}")
+
+
+def _local_copy_or_tfds(name, split, data_dir, image_size):
+    """`mnist`, `fashion_mnist`: a local IDX copy (in `data_dir` or Debian's place) when present, TFDS otherwise."""
+    candidates = ((os.path.join(data_dir, name),) if data_dir else ()) + LOCAL_COPIES[name]
+    for directory in candidates:
+        if os.path.isdir(directory):
+            return dataclasses.replace(load_idx(directory, split), class_names=CLASS_NAMES[name])
+    return load_tfds(name, split, data_dir)
+
+
+# The sources of configs: `PREFIX:REST` (REST is a path or a TFDS name), or a name. Each opener takes
+# `(rest or name, split, data_dir, image_size)`.
+PREFIXED_SOURCES = {
+    "tfds": lambda rest, split, data_dir, image_size: load_tfds(*_tfds_name_and_split(rest, split), data_dir),
+    "idx": lambda rest, split, data_dir, image_size: load_idx(rest, split),
+    "folder": lambda rest, split, data_dir, image_size: load_folder(rest, image_size),
+    "npz": lambda rest, split, data_dir, image_size: load_npz(rest),
+}
+NAMED_SOURCES = {
+    **{name: _local_copy_or_tfds for name in LOCAL_COPIES},
+    **{name: lambda name, split, data_dir, image_size: load_mixture(name, split) for name in MIXTURES},
+}
+
+
+def _tfds_name_and_split(rest, split):
+    name, _, tfds_split = rest.partition(":")
+    return name, tfds_split or split
 
 
 def to_unit_interval(images):
