@@ -36,21 +36,29 @@ def validate(config):
             raise ConfigError(f"{field.metadata['section']}.{field.name}: expected 0 or more, got {value}")
 
 
-def oriented(config, first, second):
-    """The two image arrays of a source in the config's `data.direction`."""
+def load_images(config, split, loader):
+    """The two image arrays in [0, 1] of the config's source, in its `data.direction`.
+
+    Args:
+        config: a validated config.
+        split: the split to read.
+        loader: `paired.load_pairs` or `paired.load_unpaired`.
+    """
+    data = config.data
+    first, second = loader(data.source, split, data.data_dir, data.image_size)
     return (first, second) if config.options.direction == "a_to_b" else (second, first)
 
 
-def training_data(config, images, make_dataset, paired):
+def training_data(config, loader, make_dataset, paired):
     """`TrainingData` of translators from `(inputs, targets)` (or two domains) in [0, 1].
 
     Args:
         config: a validated config.
-        images: the two arrays, oriented.
+        loader: `paired.load_pairs` or `paired.load_unpaired`.
         make_dataset: `paired.make_paired_dataset` or `paired.make_unpaired_dataset`.
         paired: whether the arrays correspond (the picture then shows targets, else reconstructions).
     """
-    inputs, targets = images
+    inputs, targets = load_images(config, config.data.split, loader)
     dataset = make_dataset(inputs, targets, config.data.batch_size, output_range=config.model.output_range,
                            jitter=config.options.jitter, seed=config.seed, shuffle_buffer=config.data.shuffle_buffer)
     info = {"input_shape": list(inputs.shape[1:]), "sample_shape": list(targets.shape[1:]),

@@ -1,5 +1,6 @@
 """The family `cyclegan`: unpaired translation between two domains (Zhu et al. 2017)."""
 import dataclasses
+import functools
 
 from tfgan_impl import paired
 from tfgan_impl.families import Family, _translation, option
@@ -14,15 +15,8 @@ class CycleGANOptions(_translation.TranslationOptions):
     pool_size: int = option(50, section="train")  # the history of generated images kept per domain
 
 
-def domains(config, split):
-    """The two domains' image arrays in [0, 1], in the config's direction."""
-    data = config.data
-    return _translation.oriented(config, *paired.load_unpaired(data.source, split, data.data_dir, data.image_size))
-
-
-def training_data(config):
-    return _translation.training_data(config, domains(config, config.data.split), paired.make_unpaired_dataset,
-                                      paired=False)
+training_data = functools.partial(_translation.training_data, loader=paired.load_unpaired,
+                                  make_dataset=paired.make_unpaired_dataset, paired=False)
 
 
 def build(config, info, extras):

@@ -1,5 +1,6 @@
 """The family `pix2pix`: image-to-image translation on pairs (Isola et al. 2017)."""
 import dataclasses
+import functools
 
 from tfgan_impl import paired
 from tfgan_impl.families import Family, _translation, option
@@ -14,13 +15,11 @@ class Pix2PixOptions(_translation.TranslationOptions):
 
 def pairs(config, split):
     """The `(inputs, targets)` arrays in [0, 1] of the config's pair source, in its direction."""
-    data = config.data
-    return _translation.oriented(config, *paired.load_pairs(data.source, split, data.data_dir, data.image_size))
+    return _translation.load_images(config, split, paired.load_pairs)
 
 
-def training_data(config):
-    return _translation.training_data(config, pairs(config, config.data.split), paired.make_paired_dataset,
-                                      paired=True)
+training_data = functools.partial(_translation.training_data, loader=paired.load_pairs,
+                                  make_dataset=paired.make_paired_dataset, paired=True)
 
 
 def build(config, info, extras):
