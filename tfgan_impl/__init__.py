@@ -8,8 +8,9 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 __version__ = "0.1.0"
-_SUBMODULES = ("augment", "callbacks", "conditional", "config", "data", "errors", "images", "latent", "losses",
-               "networks", "penalties", "semi_supervised", "training")
+_SUBMODULES = ("augment", "builder", "callbacks", "checkpoints", "conditional", "config", "data", "errors", "families",
+               "images", "latent", "losses", "networks", "noise", "penalties", "ranges", "rundir", "samplers",
+               "sampling", "semi_supervised", "training")
 _MODELS = {"GAN": "gan", "ConditionalGAN": "conditional", "ACGAN": "conditional",
            "SemiSupervisedGAN": "semi_supervised"}
 __all__ = [*_MODELS, *_SUBMODULES, "__version__"]

@@ -19,6 +19,13 @@ from tfgan_impl import distribute
 _KERAS_COMPILE_ARGS = ("jit_compile", "steps_per_execution", "run_eagerly")
 
 
+def check_non_negative(**values):
+    """Raises `ValueError("NAME: expected 0 or more, got VALUE")` for the first negative value (loss weights, sizes)."""
+    for name, value in values.items():
+        if float(value) < 0:
+            raise ValueError(f"{name}: expected 0 or more, got {value!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class PhaseLoss:
     """What a phase's loss function returns.

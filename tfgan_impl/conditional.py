@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_impl import losses as losses_module
+from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.gan import GAN
 
 
@@ -73,8 +74,7 @@ class ACGAN(ConditionalGAN):
 
     def configure(self, class_loss_weight=1.0, **options):
         """As `GAN.configure`, with `class_loss_weight`, the weight of the auxiliary class loss L_C in both updates."""
-        if float(class_loss_weight) < 0:
-            raise ValueError(f"class_loss_weight must be non-negative, got {class_loss_weight!r}")
+        check_non_negative(class_loss_weight=class_loss_weight)
         self.class_loss_weight = float(class_loss_weight)
         return {**super().configure(**options), "class_loss_weight": self.class_loss_weight}
 

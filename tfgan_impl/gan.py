@@ -57,16 +57,9 @@ class GAN(AdversarialModel, NoiseSampler):
         self.latent_dim = int(latent_dim)
         self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(2**31 - 1)
         self.output_range = None if output_range is None else tuple(float(v) for v in output_range)
-        if int(packing) < 1:
-            raise ValueError(f"packing must be a positive integer, got {packing!r}")
+        self.check_options(packing, ema_decay, rejection_percentile, conditional=self.num_classes is not None)
         self.packing = int(packing)
-        if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
-            raise ValueError(f"ema_decay must lie strictly between 0 and 1, got {ema_decay!r}")
         self.ema_decay = None if ema_decay is None else float(ema_decay)
-        if rejection_percentile is not None and not (0.0 <= float(rejection_percentile) < 100.0
-                                                     and self.packing == 1 and self.num_classes is None):
-            raise ValueError("rejection_percentile needs an unconditional GAN without packing and a percentile in "
-                             f"[0, 100), got {rejection_percentile!r}")
         self.rejection_percentile = None if rejection_percentile is None else float(rejection_percentile)
         self.loss_name = None
         self.d_steps = 1
@@ -79,6 +72,19 @@ class GAN(AdversarialModel, NoiseSampler):
         # corrupt a resumed run; this keeps the average beside them instead.
         self.ema_generator = None if self.ema_decay is None else self._clone_generator()
         self.build()
+
+    @staticmethod
+    def check_options(packing=1, ema_decay=None, rejection_percentile=None, conditional=False):
+        """The value rules of the constructor's options; raises `ValueError("OPTION: ...")` for the first broken one
+        (configs report it under their key)."""
+        if int(packing) < 1:
+            raise ValueError(f"packing: expected a positive integer, got {packing!r}")
+        if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
+            raise ValueError(f"ema_decay: expected a number strictly between 0 and 1, or null, got {ema_decay!r}")
+        if rejection_percentile is not None and not (0.0 <= float(rejection_percentile) < 100.0
+                                                     and int(packing) == 1 and not conditional):
+            raise ValueError("rejection_percentile: expected null, or a percentile in [0, 100) for an unconditional "
+                             f"GAN without packing, got {rejection_percentile!r} (packing {packing})")
 
     def _clone_generator(self):
         clone = keras.models.clone_model(self.generator)

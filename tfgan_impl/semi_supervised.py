@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_impl import data as data_module
+from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.gan import GAN
 
 IMAGES, LABELLED_IMAGES, LABELS = "images", "labelled_images", "labels"
@@ -98,8 +99,7 @@ class SemiSupervisedGAN(GAN):
 
     def configure(self, supervised_weight=1.0, **options):
         """As `GAN.configure`, with `supervised_weight`, the weight of the labelled cross-entropy."""
-        if float(supervised_weight) < 0:
-            raise ValueError(f"supervised_weight must be non-negative, got {supervised_weight!r}")
+        check_non_negative(supervised_weight=supervised_weight)
         self.supervised_weight = float(supervised_weight)
         return {**super().configure(**options), "supervised_weight": self.supervised_weight}
 

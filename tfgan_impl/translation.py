@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_impl import losses as losses_module
-from tfgan_impl.adversarial import AdversarialModel, Phase, PhaseLoss
+from tfgan_impl.adversarial import AdversarialModel, Phase, PhaseLoss, check_non_negative
 from tfgan_impl.samplers import Translator
 
 
@@ -45,8 +45,7 @@ class Pix2Pix(AdversarialModel, Translator):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
-        if float(l1_weight) < 0:
-            raise ValueError(f"l1_weight must be non-negative, got {l1_weight!r}")
+        check_non_negative(l1_weight=l1_weight)
         self.l1_weight = float(l1_weight)
         self.output_range = tuple(float(v) for v in output_range)
         self.build()
@@ -146,10 +145,7 @@ class CycleGAN(AdversarialModel, Translator):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.inverse_generator, self.inverse_discriminator = inverse_generator, inverse_discriminator
-        for name, value in (("cycle_weight", cycle_weight), ("identity_weight", identity_weight),
-                            ("pool_size", pool_size)):
-            if float(value) < 0:
-                raise ValueError(f"{name} must be non-negative, got {value!r}")
+        check_non_negative(cycle_weight=cycle_weight, identity_weight=identity_weight, pool_size=pool_size)
         self.cycle_weight, self.identity_weight = float(cycle_weight), float(identity_weight)
         self.pool_size, self.seed = int(pool_size), int(seed)
         self.output_range = tuple(float(v) for v in output_range)

@@ -30,6 +30,15 @@ def section_of(field):
     return field.metadata.get("section", "model")
 
 
+def check(section, rule, **values):
+    """Runs a model's value rule (e.g. `GAN.check_options`) on config values; its `ValueError("NAME: ...")`
+    becomes a `ConfigError` naming the key `SECTION.NAME`. Constructors own the rules; configs only report them."""
+    try:
+        rule(**values)
+    except ValueError as error:
+        raise ConfigError(f"{section}.{error}") from None
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainingData:
     """What a family's `training_data` returns.

@@ -5,10 +5,11 @@ import typing
 import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import data, networks
+from tfgan_impl import data, families, networks
 from tfgan_impl.batches import packed_shape, real_images_of
 from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.families import TrainingData, option
+from tfgan_impl.gan import GAN
 
 
 @dataclasses.dataclass
@@ -20,9 +21,7 @@ class NoiseOptions:
 
 def validate(config):
     """Checks the options every noise model shares."""
-    ema_decay = config.options.ema_decay
-    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-        raise ConfigError(f"model.ema_decay: expected a number strictly between 0 and 1, or null, got {ema_decay}")
+    families.check("model", GAN.check_options, ema_decay=config.options.ema_decay)
     for kind in ("generator", "discriminator"):
         name = getattr(config.model, kind)["name"]
         if name in networks.TRANSLATION_GENERATORS + networks.TRANSLATION_DISCRIMINATORS:

@@ -1,7 +1,8 @@
 """What the image-to-image families (Pix2Pix, CycleGAN) share: options, checks and the making of their data."""
 import dataclasses
 
-from tfgan_impl import networks
+from tfgan_impl import families, networks
+from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.errors import ConfigError
 from tfgan_impl.families import TrainingData, option
 
@@ -30,10 +31,9 @@ def validate(config):
                           "held-out l1")
     if config.options.direction not in ("a_to_b", "b_to_a"):
         raise ConfigError(f"data.direction: expected a_to_b or b_to_a, got {config.options.direction!r}")
-    for field in dataclasses.fields(config.options):
-        value = getattr(config.options, field.name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            raise ConfigError(f"{field.metadata['section']}.{field.name}: expected 0 or more, got {value}")
+    weights = {field.name: getattr(config.options, field.name) for field in dataclasses.fields(config.options)
+               if field.type in (int, float, "int", "float")}
+    families.check("train", check_non_negative, **weights)  # the loss weights and sizes (all under train)
 
 
 def load_images(config, split, loader):

@@ -3,8 +3,9 @@ classifies."""
 import dataclasses
 import functools
 
+from tfgan_impl import families
+from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.conditional import ACGAN
-from tfgan_impl.errors import ConfigError
 from tfgan_impl.families import Family, _noise, option
 from tfgan_impl.samplers import NoiseSampler
 
@@ -16,8 +17,7 @@ class ACGANOptions(_noise.NoiseOptions):
 
 def validate(config):
     _noise.validate(config)
-    if config.options.class_loss_weight < 0:
-        raise ConfigError(f"train.class_loss_weight: expected 0 or more, got {config.options.class_loss_weight}")
+    families.check("train", check_non_negative, class_loss_weight=config.options.class_loss_weight)
 
 
 def build(config, info, extras):

@@ -4,6 +4,7 @@ import dataclasses
 import typing
 
 from tfgan_impl.errors import ConfigError
+from tfgan_impl import families
 from tfgan_impl.families import Family, _noise, option
 from tfgan_impl.gan import GAN
 from tfgan_impl.samplers import NoiseSampler
@@ -16,17 +17,13 @@ class GANOptions(_noise.NoiseOptions):
 
 
 def validate(config):
-    _noise.validate(config)
     options = config.options
-    if options.packing < 1:
-        raise ConfigError(f"model.packing: expected a positive integer, got {options.packing}")
+    families.check("model", GAN.check_options, packing=options.packing, ema_decay=options.ema_decay,
+                   rejection_percentile=options.rejection_percentile)
+    _noise.validate(config)
     if config.data.batch_size % options.packing:
         raise ConfigError(f"data.batch_size: {config.data.batch_size} is not divisible by model.packing "
                           f"({options.packing})")
-    percentile = options.rejection_percentile
-    if percentile is not None and not (options.packing == 1 and 0.0 <= percentile < 100.0):
-        raise ConfigError("model.rejection_percentile: expected null, or a percentile in [0, 100) without packing, "
-                          f"got {percentile} (packing {options.packing})")
 
 
 def build(config, info, extras):

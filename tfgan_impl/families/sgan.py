@@ -2,7 +2,8 @@
 a K-class classifier trained on all images and a few labels."""
 import dataclasses
 
-from tfgan_impl import callbacks, data, ranges
+from tfgan_impl import callbacks, data, families, ranges
+from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.families import Family, TrainingData, _noise, option
 from tfgan_impl.samplers import NoiseSampler
@@ -19,8 +20,7 @@ def validate(config):
     _noise.validate(config)
     if config.options.labels_per_class <= 0:
         raise ConfigError(f"data.labels_per_class: expected a positive integer, got {config.options.labels_per_class}")
-    if config.options.supervised_weight < 0:
-        raise ConfigError(f"train.supervised_weight: expected 0 or more, got {config.options.supervised_weight}")
+    families.check("train", check_non_negative, supervised_weight=config.options.supervised_weight)
 
 
 def training_data(config):
