@@ -100,7 +100,7 @@ def _sample(args):
         if args.input is None:
             raise UserError(f"{args.run_dir} is a translator: give --input IMAGE_OR_DIR and --out DIR")
         if args.inverse and not model.has_inverse:
-            raise UserError(f"--inverse: {args.run_dir} translates one way only (only CycleGAN runs go back)")
+            raise UserError(f"--inverse: {args.run_dir} translates one way only (only translators with an inverse, e.g. CycleGAN, go back)")
         count = sampling.translate_files(model, args.input, args.out, inverse=args.inverse)
         print(f"wrote {count} translations to {args.out}")
         return 0

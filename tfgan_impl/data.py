@@ -10,13 +10,13 @@ Sources are strings, as written in configs:
 """
 import concurrent.futures
 import dataclasses
-import typing
 import gzip
 import math
 import os
 import re
 import socket
 import struct
+import typing
 import zlib
 
 import numpy as np
@@ -309,7 +309,8 @@ def _local_copy_or_tfds(name, split, data_dir, image_size):
 # The sources of configs: `PREFIX:REST` (REST is a path or a TFDS name), or a name. Each opener takes
 # `(rest or name, split, data_dir, image_size)`.
 PREFIXED_SOURCES = {
-    "tfds": lambda rest, split, data_dir, image_size: load_tfds(*_tfds_name_and_split(rest, split), data_dir),
+    "tfds": lambda rest, split, data_dir, image_size: load_tfds(rest.partition(":")[0],
+                                                                rest.partition(":")[2] or split, data_dir),
     "idx": lambda rest, split, data_dir, image_size: load_idx(rest, split),
     "folder": lambda rest, split, data_dir, image_size: load_folder(rest, image_size),
     "npz": lambda rest, split, data_dir, image_size: load_npz(rest),
@@ -318,11 +319,6 @@ NAMED_SOURCES = {
     **{name: _local_copy_or_tfds for name in LOCAL_COPIES},
     **{name: lambda name, split, data_dir, image_size: load_mixture(name, split) for name in MIXTURES},
 }
-
-
-def _tfds_name_and_split(rest, split):
-    name, _, tfds_split = rest.partition(":")
-    return name, tfds_split or split
 
 
 def to_unit_interval(images):

@@ -12,7 +12,7 @@ def _check_labels(gan, labels):
     if labels is None:
         return None
     if gan.num_classes is None:
-        raise UserError("--labels: this run's generator is unconditional (model.type gan or sgan); it takes no labels")
+        raise UserError("--labels: this run's generator is unconditional; it takes no labels")
     labels = [int(label) for label in labels]
     wrong = [label for label in labels if not 0 <= label < gan.num_classes]
     if wrong or not labels:
