@@ -100,7 +100,8 @@ def _sample(args):
         if args.input is None:
             raise UserError(f"{args.run_dir} is a translator: give --input IMAGE_OR_DIR and --out DIR")
         if args.inverse and not model.has_inverse:
-            raise UserError(f"--inverse: {args.run_dir} translates one way only (only translators with an inverse, e.g. CycleGAN, go back)")
+            raise UserError(f"--inverse: {args.run_dir} translates one way only (only translators with an inverse, "
+                            "e.g. CycleGAN, go back)")
         count = sampling.translate_files(model, args.input, args.out, inverse=args.inverse)
         print(f"wrote {count} translations to {args.out}")
         return 0
@@ -131,11 +132,11 @@ def _evaluate(args):
         chunks = evaluation.array_chunks(samples, args.num)
         data = args.data
     else:
-        model = rundir.load_run(args.samples)
-        if not isinstance(model, NoiseSampler):
+        run = rundir.load(args.samples)
+        if not isinstance(run.model, NoiseSampler):
             raise UserError(f"{args.samples}: a translator run; the sample metrics score generators of noise")
-        data = args.data or rundir.read(args.samples)[0].data.source
-        chunks = evaluation.generator_chunks(model, args.num, seed=args.seed)
+        data = args.data or run.config.data.source
+        chunks = evaluation.generator_chunks(run.model, args.num, seed=args.seed)
     evaluator = evaluation.Evaluator(data, metric_names, classifier=args.classifier,
                                      inception_weights=args.inception_weights)
     figures = {"data": evaluator.data_name, **evaluator(chunks)}
@@ -163,11 +164,10 @@ def _train_classifier(args):
 def _export(args):
     from tfgan_impl import export, rundir
 
-    model = rundir.load_run(args.run_dir)
-    config, info = rundir.read(args.run_dir)
-    class_names = info.get("class_names")
-    metadata = {"config": config.to_dict(), **({"class_names": class_names} if class_names else {})}
-    path = export.EXPORTERS[args.format](model, args.out, version=args.version, metadata=metadata)
+    run = rundir.load(args.run_dir)
+    class_names = run.info.get("class_names")
+    metadata = {"config": run.config.to_dict(), **({"class_names": class_names} if class_names else {})}
+    path = export.EXPORTERS[args.format](run.model, args.out, version=args.version, metadata=metadata)
     print(f"exported {path}")
     return 0
 

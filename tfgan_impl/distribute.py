@@ -1,7 +1,7 @@
 """Scaling out: choosing a `tf.distribute` strategy, the chief's role, state broadcast and mixed precision.
 
-Every model's step is replica-count invariant by construction (`AdversarialModel.run_phase`); this module picks the strategy
-a run trains under (`train.strategy`), says which worker writes the run directory, and sets the Keras dtype
+Every model's step is replica-count invariant by construction (`AdversarialModel.run_phase`); this module picks
+the strategy a run trains under (`train.strategy`), says which worker writes the run directory, and sets the Keras dtype
 policy (`train.precision`) the networks are built with.
 """
 import contextlib

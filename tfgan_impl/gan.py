@@ -259,8 +259,8 @@ class GAN(AdversarialModel, NoiseSampler):
         class_loss, _, class_metrics = self._class_losses(real_class_logits, fake_class_logits, labels)
         penalty = self._penalty(real_inputs, fake_inputs, labels)
         supervised, supervised_metrics = self._supervised_losses(real)
-        metrics = {"d_loss": tf.reduce_mean(adversarial + class_loss), **self._output_summaries(real_logits, fake_logits),
-                   **class_metrics, **supervised_metrics}
+        metrics = {"d_loss": tf.reduce_mean(adversarial + class_loss),
+                   **self._output_summaries(real_logits, fake_logits), **class_metrics, **supervised_metrics}
         if self.penalties:
             metrics["d_penalty"] = tf.reduce_mean(penalty)
         return PhaseLoss([adversarial + class_loss + penalty, *supervised], metrics)

@@ -5,6 +5,7 @@ from), `metrics.csv`, `logs/` (TensorBoard), `samples/epoch_NNN.png` and `checkp
 """
 import json
 import os
+import typing
 
 from tfgan_impl import builder, checkpoints, images
 from tfgan_impl import config as config_module
@@ -66,17 +67,30 @@ def read(run_dir):
         return config_module.load(config_path), json.load(stream)
 
 
-def load_run(run_dir):
-    """Rebuilds the model of a run directory from its config and latest checkpoint.
+class Run(typing.NamedTuple):
+    """A run directory read back: its config, its data's facts and its model at the latest checkpoint."""
+
+    config: typing.Any
+    info: dict
+    model: typing.Any
+
+
+def load(run_dir):
+    """Reads a run directory and rebuilds its model from the config and the latest checkpoint.
 
     Args:
         run_dir: a directory written by `tfgan_impl.training.train`.
 
     Returns:
-        The compiled model with the latest checkpoint's weights.
+        A `Run`; its model is compiled and has the latest checkpoint's weights.
     """
     config, info = read(run_dir)
     model = builder.compile_model(builder.build_model(config, info), config)
     if checkpoints.restore_latest(model, os.path.join(run_dir, "checkpoints")) == 0:
         raise UserError(f"{run_dir}: no checkpoint yet (train for at least one epoch)")
-    return model
+    return Run(config, info, model)
+
+
+def load_run(run_dir):
+    """The model of a run directory at its latest checkpoint (`load(run_dir).model`)."""
+    return load(run_dir).model
