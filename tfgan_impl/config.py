@@ -298,10 +298,13 @@ def from_dict(mapping):
             section = {key: value for key, value in section.items() if key not in mine}
         common[name] = section
     section_types = typing.get_type_hints(Config)
+    sections = {}
     for name in families.SECTIONS:  # an unknown key's message lists the family's keys of its section too
         own = [f.name for f in dataclasses.fields(family.options) if families.section_of(f) == name]
-        _from_mapping(section_types[name], common.get(name, {}), name, also_allowed=own)
-    config = _from_mapping(Config, common, "")
+        sections[name] = _from_mapping(section_types[name], common.pop(name, {}), name, also_allowed=own)
+    config = _from_mapping(Config, common, "")  # seed, evaluate, and unknown top-level keys
+    for name, section in sections.items():
+        setattr(config, name, section)
     try:
         config.options = family.options(**options)
     except (ValueError, TypeError) as error:
