@@ -17,6 +17,15 @@ FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 if os.environ.get("CI") and not os.path.isdir(FASHION_MNIST_DIR):
     raise RuntimeError(f"CI needs {FASHION_MNIST_DIR}: apt-get install dataset-fashion-mnist (scripts/setup.sh does)")
 
+# MNIST's IDX files, beside the repository in the team's work tree (../shared/datasets/mnist) or where
+# TFGAN_MNIST_DIR says; a user's clone has neither and skips the tests that need it, CI must run them.
+MNIST_DIR = os.environ.get("TFGAN_MNIST_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "mnist"))
+if os.environ.get("CI") and not os.path.isdir(MNIST_DIR):
+    raise RuntimeError(f"CI needs MNIST's IDX files in {MNIST_DIR} (or TFGAN_MNIST_DIR)")
+needs_mnist = pytest.mark.skipif(not os.path.isdir(MNIST_DIR),
+                                 reason=f"MNIST's IDX files are not in {MNIST_DIR} (set TFGAN_MNIST_DIR)")
+
 
 @pytest.fixture
 def gaussian_points():

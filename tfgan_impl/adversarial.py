@@ -32,7 +32,8 @@ class PhaseLoss:
 
     Attributes:
         losses: a per-example loss `[batch]`, or a list of them (terms over different batches, e.g. a labelled
-            batch beside the unlabelled one); each is summed and divided by its global batch size.
+            batch beside the unlabelled one); each is summed and divided by its global batch size. A joint phase
+            (see `Phase.networks`) gives a mapping from optimizer name to such losses.
         metrics: scalar figures by tracker name (this replica's means), e.g. `{"d_loss": ...}`.
         outputs: tensors that later phases of the same step use (e.g. CycleGAN's translations), by name.
     """
@@ -48,8 +49,10 @@ class Phase:
 
     Attributes:
         name: unique within the model, e.g. `"discriminator"`; also names its compiled per-replica function.
-        networks: attribute names of the networks whose trainable variables it updates.
-        optimizer: attribute name of its optimizer, `"d_optimizer"` or `"g_optimizer"`.
+        networks: attribute names of the networks whose trainable variables it updates; or, for a joint phase
+            that updates several networks from one forward pass, each by its own loss and optimizer (the
+            simultaneous update of Goodfellow et al. 2014's code), a mapping from optimizer name to network names.
+        optimizer: attribute name of its optimizer, `"d_optimizer"` or `"g_optimizer"`; `None` for a joint phase.
         loss: a function of one input (a batch, or what `inputs` makes) returning a `PhaseLoss`.
         interval: runs on the steps whose number is a multiple of it; its loss is multiplied by it, so that it
             weighs as if it ran every step (lazy regularization, Karras et al. 2020b, sec. 3.1).
@@ -63,6 +66,13 @@ class Phase:
     loss: typing.Callable
     interval: int = 1
     inputs: typing.Optional[typing.Callable] = None
+
+    @property
+    def updates(self):
+        """`{optimizer name: network names}` of the updates the phase applies."""
+        if isinstance(self.networks, dict):
+            return {optimizer: tuple(networks) for optimizer, networks in self.networks.items()}
+        return {self.optimizer: tuple(self.networks)}
 
 
 class AdversarialModel(keras.Model):
@@ -164,25 +174,33 @@ class AdversarialModel(keras.Model):
         Returns:
             The phase's `outputs`, for the phases after it.
         """
-        variables = self._variables(phase.networks)
         gradients, metrics, outputs = self._per_replica(phase)(inputs)
-        getattr(self, phase.optimizer).apply_gradients(zip(gradients, variables))
+        # Every gradient of a joint phase is computed before any is applied: no network sees another's update.
+        for optimizer, networks in phase.updates.items():
+            getattr(self, optimizer).apply_gradients(zip(gradients[optimizer], self._variables(networks)))
         self._track(metrics)
         return outputs
 
     def _gradients_function(self, phase):
-        optimizer = getattr(self, phase.optimizer)
+        updates = phase.updates
 
         def gradients(inputs):
-            variables = self._variables(phase.networks)
-            with tf.GradientTape() as tape:
+            with tf.GradientTape(persistent=len(updates) > 1) as tape:
                 result = phase.loss(inputs)
-                terms = result.losses if isinstance(result.losses, (list, tuple)) else [result.losses]
-                loss = tf.add_n([distribute.scale_to_global_batch(term) for term in terms])
-                if phase.interval > 1:
-                    loss *= float(phase.interval)
-                scaled_loss = optimizer.scale_loss(loss)  # float16's loss scaling; identity otherwise
-            return tape.gradient(scaled_loss, variables), result.metrics, result.outputs
+                losses = result.losses if isinstance(phase.networks, dict) else {phase.optimizer: result.losses}
+                if set(losses) != set(updates):
+                    raise ValueError(f"phase {phase.name!r}: its loss gave losses for {sorted(losses)}, "
+                                     f"expected {sorted(updates)}")
+                scaled_losses = {}
+                for optimizer, value in losses.items():
+                    terms = value if isinstance(value, (list, tuple)) else [value]
+                    loss = tf.add_n([distribute.scale_to_global_batch(term) for term in terms])
+                    if phase.interval > 1:
+                        loss *= float(phase.interval)
+                    # float16's loss scaling; identity otherwise
+                    scaled_losses[optimizer] = getattr(self, optimizer).scale_loss(loss)
+            return ({optimizer: tape.gradient(scaled_losses[optimizer], self._variables(networks))
+                     for optimizer, networks in updates.items()}, result.metrics, result.outputs)
 
         gradients.__name__ = f"{phase.name}_gradients"
         return gradients
@@ -203,6 +221,12 @@ class AdversarialModel(keras.Model):
     def reports(self, name):
         """Whether the figure `name` (of `METRICS`) is reported under the current training options."""
         return True
+
+    @property
+    def d_fake_is_probability(self):
+        """Whether the reported `d_fake` is the discriminator's probability of "real" on generated samples (logit
+        losses), rather than a score (least squares, Wasserstein, hinge)."""
+        return False
 
     @property
     def metrics(self):

@@ -13,7 +13,7 @@ import typing
 import keras
 import yaml
 
-from tfgan_impl import augment, distribute, families, losses, networks, penalties, schedules  # noqa: F401 (registers)
+from tfgan_impl import augment, distribute, families, losses, networks, optimizers, penalties, schedules  # noqa: F401
 from tfgan_impl.errors import ConfigError
 
 SECTIONS = ("seed", "model", "data", "train", "evaluate")
@@ -71,6 +71,7 @@ class TrainConfig:
     num_samples: int = 64
     keep_checkpoints: int = 2
     deterministic: bool = False
+    health: str = "warn"             # a run whose discriminator won or generator collapsed: warn, stop or off
 
 
 @dataclasses.dataclass
@@ -183,6 +184,8 @@ def _optimizer_class(spec, key):
         optimizer_class = type(keras.optimizers.get(spec["name"]))
     except ValueError:
         raise ConfigError(f"{key}.name: unknown optimizer {spec['name']!r}") from None
+    if optimizer_class is keras.optimizers.SGD and isinstance(spec.get("momentum"), dict):
+        optimizer_class = optimizers.SGD  # a momentum schedule, which Keras's SGD does not take
     allowed = list(inspect.signature(optimizer_class.__init__).parameters)[1:]
     for option in spec:
         if option != "name" and option not in allowed:
@@ -192,7 +195,8 @@ def _optimizer_class(spec, key):
 
 
 def make_optimizer(spec, key="optimizer"):
-    """Builds a Keras optimizer from `{name: ..., **options}`; `learning_rate` may be a schedule's config.
+    """Builds a Keras optimizer from `{name: ..., **options}`; `learning_rate` (and SGD's `momentum`) may be a
+    schedule's config.
 
     Args:
         spec: mapping with the optimizer's name and constructor options.
@@ -203,11 +207,15 @@ def make_optimizer(spec, key="optimizer"):
     """
     optimizer_class = _optimizer_class(spec, key)
     options = {k: v for k, v in spec.items() if k != "name"}
-    if isinstance(options.get("learning_rate"), dict):
-        try:
-            options["learning_rate"] = keras.optimizers.schedules.deserialize(options["learning_rate"])
-        except (ValueError, TypeError) as error:
-            raise ConfigError(f"{key}.learning_rate: not a learning-rate schedule ({error})") from None
+    for name in ("learning_rate", "momentum"):
+        if isinstance(options.get(name), dict):
+            try:
+                options[name] = keras.optimizers.schedules.deserialize(options[name])
+            except (ValueError, TypeError) as error:
+                raise ConfigError(f"{key}.{name}: not a schedule ({error})") from None
+            if not callable(options[name]):
+                raise ConfigError(f"{key}.{name}: unknown schedule {spec[name].get('class_name')!r} (schedules of "
+                                  f"tfgan_impl are named 'tfgan_impl>NAME')")
     try:
         return optimizer_class(**options)
     except (ValueError, TypeError) as error:
@@ -237,6 +245,7 @@ def validate(config):
            f"train.steps_per_epoch: expected a positive integer or null, got {train.steps_per_epoch}")
     _check(train.loss in losses.LOSSES, f"train.loss: unknown loss {train.loss!r}; allowed: {', '.join(losses.LOSSES)}")
     _check(train.d_steps > 0, f"train.d_steps: expected a positive integer, got {train.d_steps}")
+    _check(train.health in ("warn", "stop", "off"), f"train.health: expected warn, stop or off, got {train.health!r}")
     for name, weight in train.penalties.items():
         _check(name in penalties.PENALTIES,
                f"train.penalties: unknown penalty {name!r}; allowed: {', '.join(penalties.PENALTIES)}")

@@ -20,3 +20,8 @@ class OutputError(UserError, OSError):
 
 class DivergenceError(RuntimeError):
     """Training produced a non-finite loss; the message names the step and the loss."""
+
+
+class UnhealthyTrainingError(DivergenceError):
+    """Training stopped because the run failed (the discriminator won outright or the generator collapsed) and
+    the config asked to stop (`train.health: stop`); the message names the epoch and the failure."""

@@ -72,6 +72,7 @@ class GeneratorModule(_ExportModule):
         # The moving average when the GAN keeps one.
         super().__init__(gan.sampling_generator, gan.output_range, metadata)
         self.latent_dim = gan.latent_dim
+        self.latent_distribution = gan.latent_distribution
 
     @tf.function
     def generate_from_noise(self, z):
@@ -87,7 +88,7 @@ class GeneratorModule(_ExportModule):
                 tf.debugging.assert_less_equal(num, MAX_SAMPLES_PER_REQUEST,
                                                message=f"input num must be at most {MAX_SAMPLES_PER_REQUEST}")]):
             num = tf.identity(num)
-        return noise.latent_vectors(num, self.latent_dim, seed)
+        return noise.latent_vectors(num, self.latent_dim, seed, distribution=self.latent_distribution)
 
     @tf.function
     def generate_from_seed(self, num, seed):

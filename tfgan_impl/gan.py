@@ -36,7 +36,7 @@ class GAN(AdversarialModel, NoiseSampler):
         generator: a Keras model mapping `[batch, latent_dim]` to samples.
         discriminator: a Keras model mapping samples to logits (`[batch, 1]` or any `[batch, ...]`); with
             `packing` m > 1, mapping inputs of `packed_shape(sample_shape, m)`.
-        latent_dim: size of the standard-normal latent vector z.
+        latent_dim: size of the latent vector z.
         seed: integer seed of the noise streams; `None` picks one at random (and records it).
         output_range: `(low, high)` interval of the generator's outputs, used to map samples to data units
             ([0, 1] for images); `None` when samples already are in data units (e.g. 2-D points).
@@ -45,16 +45,20 @@ class GAN(AdversarialModel, NoiseSampler):
             sec. A.1; Yazici et al. 2019) in `ema_generator`, used for sampling and export.
         rejection_percentile: if set, `generate` draws through discriminator rejection sampling (Azadi et al.
             2019, `tfgan_impl.rejection`) with gamma at this percentile; exports serve the generator alone.
+        latent_distribution: the prior p_z, `"normal"` (N(0, I)) or `"uniform"` (U(-sqrt 3, sqrt 3), the authors'
+            MNIST set-up); see `tfgan_impl.noise.LATENT_DISTRIBUTIONS`.
     """
 
     METRICS = ("d_loss", "g_loss", "d_real", "d_fake", "d_penalty")
 
     def __init__(self, generator, discriminator, latent_dim, seed=None, output_range=(-1.0, 1.0), packing=1,
-                 ema_decay=None, rejection_percentile=None, **kwargs):
+                 ema_decay=None, rejection_percentile=None, latent_distribution="normal", **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
+        noise.check_distribution(latent_distribution)
+        self.latent_distribution = latent_distribution
         self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(2**31 - 1)
         self.output_range = None if output_range is None else tuple(float(v) for v in output_range)
         self.check_options(packing, ema_decay, rejection_percentile, conditional=self.num_classes is not None)
@@ -63,6 +67,7 @@ class GAN(AdversarialModel, NoiseSampler):
         self.rejection_percentile = None if rejection_percentile is None else float(rejection_percentile)
         self.loss_name = None
         self.d_steps = 1
+        self.update = "alternating"
         self.penalties = {}
         self.label_smoothing = 0.0
         self.augment = ()
@@ -86,6 +91,14 @@ class GAN(AdversarialModel, NoiseSampler):
             raise ValueError("rejection_percentile: expected null, or a percentile in [0, 100) for an unconditional "
                              f"GAN without packing, got {rejection_percentile!r} (packing {packing})")
 
+    @classmethod
+    def check_update(cls, update, d_steps=1):
+        """The value rule of `configure`'s `update`; raises `ValueError("update: ...")`."""
+        if update not in cls.UPDATES:
+            raise ValueError(f"update: expected one of {', '.join(cls.UPDATES)}, got {update!r}")
+        if update == "simultaneous" and int(d_steps) != 1:
+            raise ValueError(f"update: simultaneous updates take one discriminator step per step, got d_steps {d_steps}")
+
     def _clone_generator(self):
         clone = keras.models.clone_model(self.generator)
         clone.set_weights(self.generator.get_weights())
@@ -108,7 +121,10 @@ class GAN(AdversarialModel, NoiseSampler):
     def call(self, z, training=False):
         return self.sampling_generator(z, training=training)
 
-    def configure(self, loss="non_saturating", d_steps=1, penalties=None, label_smoothing=0.0, augment=None):
+    UPDATES = ("alternating", "simultaneous")
+
+    def configure(self, loss="non_saturating", d_steps=1, penalties=None, label_smoothing=0.0, augment=None,
+                  update="alternating"):
         """The training options of `compile(d_optimizer, g_optimizer, **options)`.
 
         Args:
@@ -121,12 +137,16 @@ class GAN(AdversarialModel, NoiseSampler):
             label_smoothing: one-sided label smoothing of the discriminator's real targets (minimax losses only).
             augment: DiffAugment policy, names from `tfgan_impl.augment.POLICIES`, applied to real and generated
                 images before every discriminator call.
+            update: `"alternating"` (Algorithm 1: the generator's update sees the discriminator just updated)
+                or `"simultaneous"` (the authors' code, goodfeli/adversarial `AdversaryCost2`: one forward pass,
+                the same dropout masks, both networks stepped from gradients at the same point; needs d_steps 1).
 
         Returns:
             The options as a dict.
         """
         if int(d_steps) < 1:
             raise ValueError(f"d_steps must be a positive integer, got {d_steps!r}")
+        self.check_update(update, d_steps)
         self.loss_pair = losses_module.get(loss)
         self.discriminator_loss_fn, self.generator_loss_fn = self.loss_pair.discriminator, self.loss_pair.generator
         if label_smoothing:
@@ -145,15 +165,27 @@ class GAN(AdversarialModel, NoiseSampler):
         self.augment = augment_module.check_policy(augment)
         self.loss_name = loss
         self.d_steps = int(d_steps)
-        return {"loss": self.loss_name, "d_steps": self.d_steps, "penalties": dict(self.penalties),
-                "label_smoothing": self.label_smoothing, "augment": list(self.augment)}
+        self.update = update
+        options = {"loss": self.loss_name, "d_steps": self.d_steps, "penalties": dict(self.penalties),
+                   "label_smoothing": self.label_smoothing, "augment": list(self.augment)}
+        if update != "alternating":  # compile configs of alternating models stay as tfgan_impl 0.1.0 wrote them
+            options["update"] = update
+        return options
 
     def reports(self, name):
         return name != "d_penalty" or bool(self.penalties)
 
+    @property
+    def d_fake_is_probability(self):
+        return self.loss_name is not None and self.loss_pair.outputs_are_logits
+
     def phases(self):
         """Algorithm 1 of Goodfellow et al. 2014: k discriminator updates, each on its own real batch, then one
-        generator update (on the last of them, which conditional models take their labels from)."""
+        generator update (on the last of them, which conditional models take their labels from); or, with
+        `update="simultaneous"`, one joint phase."""
+        if self.update == "simultaneous":
+            return [Phase("adversarial", {"d_optimizer": self.DISCRIMINATORS, "g_optimizer": self.GENERATORS},
+                          None, self.simultaneous_loss)]
         return [Phase("discriminator", self.DISCRIMINATORS, "d_optimizer", self.discriminator_loss,
                       inputs=lambda data, carried: self._real_batches(data)),
                 Phase("generator", self.GENERATORS, "g_optimizer", self.generator_loss,
@@ -164,7 +196,7 @@ class GAN(AdversarialModel, NoiseSampler):
             self._update_ema()
 
     def sample_latent(self, local_batch_size, counter, stream):
-        """Draws z ~ N(0, I) for this replica from the named training stream keyed by `(seed, counter)`.
+        """Draws z ~ p_z for this replica from the named training stream keyed by `(seed, counter)`.
 
         The global batch of noise is drawn identically on every replica and each keeps its own slice, so no
         two replicas share a z and the noise of a step does not depend on the number of replicas. Keying by
@@ -179,8 +211,8 @@ class GAN(AdversarialModel, NoiseSampler):
             A float32 tensor `[local_batch_size, latent_dim]`.
         """
         replica_id, num_replicas = distribute.replica_position()
-        z = tf.random.stateless_normal([num_replicas, local_batch_size, self.latent_dim],
-                                       seed=noise.training_seed(self.seed, counter, stream))
+        z = noise.draw_latents([num_replicas, local_batch_size, self.latent_dim],
+                               noise.training_seed(self.seed, counter, stream), self.latent_distribution)
         return z[replica_id]
 
     def _replica_seed(self, counter, stream):
@@ -278,6 +310,30 @@ class GAN(AdversarialModel, NoiseSampler):
         per_example_loss = self.generator_loss_fn(fake_logits) + class_loss
         return PhaseLoss(per_example_loss, {"g_loss": tf.reduce_mean(per_example_loss)})
 
+    def simultaneous_loss(self, real):
+        """Both networks' losses from one forward pass, as the authors' code computes them (goodfeli/adversarial,
+        `AdversaryCost2`): the generator's loss is taken on the very logits (dropout masks included) of the
+        discriminator's loss on the fakes, and both are differentiated before either network moves."""
+        real_images, labels = self._split(real)
+        counter = self.g_optimizer.iterations
+        z = self.sample_latent(tf.shape(real_images)[0], counter, "generator_latents")
+        fake_images = tf.cast(self._generate(z, labels, training=True), real_images.dtype)
+        real_inputs = self._discriminator_inputs(real_images, counter, "augment_real")
+        fake_inputs = self._discriminator_inputs(fake_images, counter, "augment_fake_for_discriminator")
+        real_logits, real_class_logits = self._float32_logits(real_inputs, labels, training=True)
+        fake_logits, fake_class_logits = self._float32_logits(fake_inputs, labels, training=True)
+        adversarial = self.discriminator_loss_fn(real_logits, fake_logits)
+        d_class_loss, g_class_loss, class_metrics = self._class_losses(real_class_logits, fake_class_logits, labels)
+        penalty = self._penalty(real_inputs, tf.stop_gradient(fake_inputs), labels)
+        supervised, supervised_metrics = self._supervised_losses(real)
+        g_loss = self.generator_loss_fn(fake_logits) + g_class_loss
+        metrics = {"d_loss": tf.reduce_mean(adversarial + d_class_loss), "g_loss": tf.reduce_mean(g_loss),
+                   **self._output_summaries(real_logits, fake_logits), **class_metrics, **supervised_metrics}
+        if self.penalties:
+            metrics["d_penalty"] = tf.reduce_mean(penalty)
+        return PhaseLoss({"d_optimizer": [adversarial + d_class_loss + penalty, *supervised],
+                          "g_optimizer": g_loss}, metrics)
+
     def _update_ema(self):
         decay = self.ema_decay
 
@@ -342,4 +398,5 @@ class GAN(AdversarialModel, NoiseSampler):
             "packing": self.packing,
             "ema_decay": self.ema_decay,
             "rejection_percentile": self.rejection_percentile,
+            **({"latent_distribution": self.latent_distribution} if self.latent_distribution != "normal" else {}),
         }

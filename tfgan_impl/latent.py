@@ -29,22 +29,26 @@ def slerp(start, end, fractions):
     return ((np.sin((1 - fractions) * angle) * start + np.sin(fractions * angle) * end) / np.sin(angle)).astype("float32")
 
 
-def interpolation_grid(latent_dim, rows, steps, seed=0, spherical=True):
+def interpolation_grid(latent_dim, rows, steps, seed=0, spherical=True, ends=None):
     """Latent vectors of an interpolation picture: `rows` paths of `steps` points between random pairs of z.
 
     Args:
         latent_dim: size of z.
         rows: number of paths.
         steps: points per path, ends included (at least 2).
-        seed: seed of the end points.
+        seed: seed of the end points drawn from N(0, I) when `ends` is not given.
         spherical: `slerp` when true, `lerp` otherwise.
+        ends: `[2 * rows, latent_dim]` end points (pairs in turn), e.g. `model.latents(2 * rows, seed)` for a
+            prior other than N(0, I).
 
     Returns:
         float32 array `[rows * steps, latent_dim]`, row by row.
     """
     if steps < 2:
         raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
-    ends = np.random.default_rng(seed).standard_normal((rows, 2, latent_dim))
+    if ends is None:
+        ends = np.random.default_rng(seed).standard_normal((rows, 2, latent_dim))
+    ends = np.asarray(ends, np.float64).reshape(rows, 2, latent_dim)
     path = slerp if spherical else lerp
     fractions = np.linspace(0.0, 1.0, steps)
     return np.concatenate([path(start, end, fractions) for start, end in ends]).astype("float32")

@@ -30,8 +30,30 @@ def training_seed(seed, counter, stream):
                      tf.cast(counter, tf.int64) * _STREAMS_PER_COUNTER + index])
 
 
-def latent_vectors(num, latent_dim, seed=0, chunk=0):
-    """`num` latent vectors z ~ N(0, I), `[num, latent_dim]`, the same for the same `(seed, chunk)`: what
+# Priors p_z of the latent vectors, all of zero mean and unit variance: "normal" is N(0, I); "uniform" is
+# U(-sqrt 3, sqrt 3) per dimension, the `noise: uniform` of the authors' MNIST set-up (goodfeli/adversarial).
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
+
+
+def check_distribution(distribution):
+    """Raises `ValueError("latent_distribution: ...")` unless `distribution` is one of `LATENT_DISTRIBUTIONS`."""
+    if distribution not in LATENT_DISTRIBUTIONS:
+        raise ValueError(f"latent_distribution: expected one of {', '.join(LATENT_DISTRIBUTIONS)}, "
+                         f"got {distribution!r}")
+
+
+def draw_latents(shape, seed, distribution="normal"):
+    """Stateless draws of the prior p_z (Goodfellow et al. 2014, sec. 3) named by `distribution`, keyed by the
+    `[2]` int64 `seed`."""
+    check_distribution(distribution)
+    if distribution == "uniform":
+        bound = 3.0 ** 0.5
+        return tf.random.stateless_uniform(shape, seed=seed, minval=-bound, maxval=bound)
+    return tf.random.stateless_normal(shape, seed=seed)
+
+
+def latent_vectors(num, latent_dim, seed=0, chunk=0, distribution="normal"):
+    """`num` latent vectors z ~ p_z, `[num, latent_dim]`, the same for the same `(seed, chunk)`: what
     `generate`, sample pictures and exported `sample` signatures draw (Goodfellow et al. 2014's prior p_z).
 
     Args:
@@ -39,6 +61,7 @@ def latent_vectors(num, latent_dim, seed=0, chunk=0):
         latent_dim: size of z.
         seed: integer seed (an int or an int64 tensor).
         chunk: a second key, so that chunks of one large draw are independent.
+        distribution: the prior, one of `LATENT_DISTRIBUTIONS`.
     """
-    return tf.random.stateless_normal(tf.stack([num, latent_dim]) if tf.is_tensor(num) else [int(num), latent_dim],
-                                      seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(chunk, tf.int64)]))
+    return draw_latents(tf.stack([num, latent_dim]) if tf.is_tensor(num) else [int(num), latent_dim],
+                        tf.stack([tf.cast(seed, tf.int64), tf.cast(chunk, tf.int64)]), distribution)

@@ -18,10 +18,11 @@ class NoiseSampler:
 
     latent_dim = None
     num_classes = None
+    latent_distribution = "normal"  # the prior p_z, one of `tfgan_impl.noise.LATENT_DISTRIBUTIONS`
 
     def latents(self, num, seed=0, stream=0):
-        """`num` latent vectors z ~ N(0, I), `[num, latent_dim]`, the same for the same `(seed, stream)`."""
-        return noise.latent_vectors(num, self.latent_dim, seed, stream)
+        """`num` latent vectors z ~ p_z, `[num, latent_dim]`, the same for the same `(seed, stream)`."""
+        return noise.latent_vectors(num, self.latent_dim, seed, stream, self.latent_distribution)
 
     def generate(self, num, seed=0, batch_size=256, stream=0, labels=None):
         """Draws `num` samples in data units: images in [0, 1], other data in the data set's coordinates.

@@ -42,7 +42,10 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8):
     if interpolate is not None:
         if steps < 2:
             raise UserError(f"--steps: an interpolation needs at least 2 steps, got {steps}")
-        z = latent.interpolation_grid(gan.latent_dim, num, steps, seed=seed, spherical=interpolate == "slerp")
+        # Paths between end points of the model's own prior (N(0, I) ends as tfgan_impl 0.1.0 drew them).
+        ends = None if gan.latent_distribution == "normal" else np.asarray(gan.latents(2 * num, seed))
+        z = latent.interpolation_grid(gan.latent_dim, num, steps, seed=seed, spherical=interpolate == "slerp",
+                                      ends=ends)
         row_labels = None
         if gan.num_classes is not None:
             row_labels = np.resize(labels if labels else np.arange(gan.num_classes), num)

@@ -11,13 +11,23 @@ import tensorflow as tf
 
 from tfgan_impl import builder, checkpoints, distribute, families, rundir
 from tfgan_impl import callbacks as callbacks_module
-from tfgan_impl.errors import DivergenceError, UserError
+from tfgan_impl.errors import DivergenceError, UnhealthyTrainingError, UserError
+from tfgan_impl.samplers import NoiseSampler
 
 
-def make_callbacks(run_dir, config, global_batch_size, preview=None):
-    """The callbacks of a run, loggers last so they see the throughput figures and the family's own callbacks;
-    translators show `preview` (inputs, targets) translated instead of samples from noise."""
+def make_callbacks(run_dir, config, global_batch_size, preview=None, reference=None):
+    """The callbacks of a run, loggers last so they see the throughput figures, the health check and the family's
+    own callbacks; translators show `preview` (inputs, targets) translated instead of samples from noise.
+    `reference` (real samples in data units) is the health check's yardstick of diversity; translators use their
+    preview's targets (or inputs)."""
     train, evaluate = config.train, config.evaluate
+    health = []
+    if train.health != "off" and (preview is not None or reference is not None):
+        if preview is not None:
+            reference = preview[1] if preview[1] is not None else preview[0]
+        health.append(callbacks_module.TrainingHealth(
+            reference, inputs=None if preview is None else preview[0], action=train.health,
+            num=min(train.num_samples, 64), seed=config.seed))
     evaluation = []
     if evaluate.metrics:
         evaluation.append(callbacks_module.Evaluate(
@@ -33,6 +43,7 @@ def make_callbacks(run_dir, config, global_batch_size, preview=None):
         callbacks_module.TranslationGrid(os.path.join(run_dir, "samples"), *preview, every=train.sample_every,
                                          log_dir=os.path.join(run_dir, "logs")),
         *evaluation,
+        *health,
         *families.get(config.model.type).callbacks(config),
         callbacks_module.Checkpoint(os.path.join(run_dir, "checkpoints"), keep=train.keep_checkpoints),
         callbacks_module.MetricsCSV(os.path.join(run_dir, "metrics.csv")),
@@ -69,6 +80,7 @@ def train(config, run_dir, verbose="auto", strategy=None, callbacks=()):
     Raises:
         UserError: bad data or a run directory of another config.
         DivergenceError: a loss became non-finite; the latest checkpoint is the last finite state.
+        UnhealthyTrainingError: with `train.health: stop`, the run failed (see `callbacks.TrainingHealth`).
     """
     if strategy is None:
         strategy = distribute.make_strategy(config.train.strategy, config.train.tpu)
@@ -112,14 +124,22 @@ def _train(config, run_dir, strategy, verbose, chief, extra_callbacks=()):
         print(f"{run_dir}: resuming after epoch {initial_epoch}")
     if steps_per_epoch is not None:
         dataset = dataset.skip(initial_epoch * steps_per_epoch * config.train.d_steps)
-    callbacks = make_callbacks(run_dir, config, config.data.batch_size, data.preview) + list(extra_callbacks)
+    reference = None
+    if data.reference is not None and isinstance(model, NoiseSampler):
+        reference = model.to_data_units(data.reference)
+    callbacks = (make_callbacks(run_dir, config, config.data.batch_size, data.preview, reference)
+                 + list(extra_callbacks))
     divergence = next(c for c in callbacks if isinstance(c, callbacks_module.TerminateOnDivergence))
+    health = next((c for c in callbacks if isinstance(c, callbacks_module.TrainingHealth)), None)
     model.fit(dataset, epochs=config.train.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
               callbacks=callbacks, verbose=verbose)
     if divergence.message:
         state = checkpoints.latest_checkpoint(checkpoint_dir)
         kept = f"the last good checkpoint is after epoch {state['epoch']}" if state else "no checkpoint was kept"
         raise DivergenceError(f"{divergence.message}; {kept} ({checkpoint_dir})")
+    if health is not None and health.message:
+        raise UnhealthyTrainingError(f"{health.message}; training stopped (train.health: stop); the checkpoint "
+                                     f"of that epoch is in {checkpoint_dir}")
     return model
 
 

@@ -40,6 +40,7 @@ class Pix2Pix(AdversarialModel, Translator):
     """
 
     METRICS = ("d_loss", "g_loss", "g_adversarial", "l1", "d_real", "d_fake")
+    d_fake_is_probability = True  # the minimax loss of logits
 
     def __init__(self, generator, discriminator, l1_weight=100.0, output_range=(-1.0, 1.0), **kwargs):
         super().__init__(**kwargs)

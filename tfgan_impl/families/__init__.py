@@ -48,12 +48,15 @@ class TrainingData:
         info: JSON facts the run directory keeps in `run.json` and `build` reads back: shapes, classes, source.
         extras: facts only the first build of a run needs (e.g. the data's marginals for an output bias).
         preview: fixed `(inputs, targets or None)` in [0, 1] that training pictures translate, for translators.
+        reference: real samples in the model's units (at least 2), the yardstick of the training-health check's
+            sample diversity, for models that sample from noise; `None` turns that check off for them.
     """
 
     dataset: typing.Any
     info: dict
     extras: dict = dataclasses.field(default_factory=dict)
     preview: typing.Optional[tuple] = None
+    reference: typing.Any = None
 
 
 @dataclasses.dataclass(frozen=True)

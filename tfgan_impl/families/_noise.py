@@ -5,7 +5,7 @@ import typing
 import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import data, families, networks
+from tfgan_impl import data, families, networks, noise
 from tfgan_impl.batches import packed_shape, real_images_of
 from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.families import TrainingData, option
@@ -17,16 +17,23 @@ class NoiseOptions:
     """Options of every noise model."""
 
     ema_decay: typing.Optional[float] = option(None)  # moving average of the generator's weights, used for samples
+    latent_distribution: str = option("normal")
+    update: str = option("alternating", section="train")  # or simultaneous: both networks from one forward pass  # the prior p_z: normal, or uniform (the 2014 MNIST set-up)
 
 
 def validate(config):
     """Checks the options every noise model shares."""
     families.check("model", GAN.check_options, ema_decay=config.options.ema_decay)
+    families.check("model", noise.check_distribution, distribution=config.options.latent_distribution)
+    families.check("train", GAN.check_update, update=config.options.update, d_steps=config.train.d_steps)
     for kind in ("generator", "discriminator"):
         name = getattr(config.model, kind)["name"]
         if name in networks.TRANSLATION_GENERATORS + networks.TRANSLATION_DISCRIMINATORS:
             raise ConfigError(f"model.{kind}.name: {name!r} is for translators (model.type pix2pix or cyclegan), "
                               f"not {config.model.type!r}")
+
+
+HEALTH_REFERENCE_SIZE = 64  # real samples whose diversity the training-health check compares samples' with
 
 
 def training_data(config, with_labels=False):
@@ -38,8 +45,12 @@ def training_data(config, with_labels=False):
         with_labels=with_labels, shuffle_buffer=config.data.shuffle_buffer, seed=config.seed, cache=config.data.cache)
     if with_labels:
         dataset = dataset.map(lambda images, labels: (images, tf.cast(labels, tf.int32)))
+    # A pipeline of its own: drawing from the training one would change the order in which training sees the data.
+    reference = data.make_dataset(source, HEALTH_REFERENCE_SIZE, output_range=config.model.output_range,
+                                  image_size=config.data.image_size, shuffle_buffer=config.data.shuffle_buffer,
+                                  seed=config.seed, cache=False)
     return TrainingData(dataset, info(config, source, real_images_of(dataset.element_spec).shape[1:], with_labels),
-                        extras=extras(config, source))
+                        extras=extras(config, source), reference=next(iter(reference.take(1))).numpy())
 
 
 def info(config, source, sample_shape, uses_labels):
@@ -96,11 +107,11 @@ def build_networks(config, info, extras, packing=1, conditioning=None, condition
 def model_options(config):
     """The `GAN` constructor's arguments every noise model takes from a config."""
     return dict(latent_dim=config.model.latent_dim, seed=config.seed, output_range=config.model.output_range,
-                ema_decay=config.options.ema_decay)
+                ema_decay=config.options.ema_decay, latent_distribution=config.options.latent_distribution)
 
 
 def compile_options(config):
     """The adversarial training options of `GAN.configure` from `config.train`."""
     train = config.train
     return dict(loss=train.loss, d_steps=train.d_steps, penalties=train.penalties,
-                label_smoothing=train.label_smoothing, augment=train.augment)
+                label_smoothing=train.label_smoothing, augment=train.augment, update=config.options.update)
