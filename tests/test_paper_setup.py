@@ -147,27 +147,29 @@ def test_the_shipped_config_is_the_authors_set_up():
 
 @pytest.mark.slow
 @needs_mnist
-def test_the_authors_set_up_learns_mnist_in_a_few_epochs(tmp_path):
-    """Two epochs of configs/gan_mnist.yaml on the real MNIST: Parzen log-likelihood (the paper's protocol, on
-    fewer images) rises far above the untrained generator's, and the run is healthy."""
+def test_the_authors_set_up_learns_mnist(tmp_path):
+    """25 epochs of configs/gan_mnist.yaml on the real MNIST (about 7 minutes on 2 CPU cores): the Parzen
+    log-likelihood of the paper's protocol (10,000 samples, sigma chosen on validation images, here scored on
+    2,000 test images) rises far above the untrained generator's, and every epoch is healthy. Short of 25 epochs
+    the generator is not yet clearly ahead of the untrained one, which draws near the mean image that Parzen
+    windows favour (bench/paper_table.py: about -25 nats after 10 epochs, 80 to 100 after 25, on validation)."""
     from tfgan_impl import builder, data, families, metrics, training
 
     config = config_module.load(os.path.join(os.path.dirname(__file__), "..", "configs", "gan_mnist.yaml"),
-                                overrides=[f"data.source=idx:{MNIST_DIR}", "train.epochs=2", "train.sample_every=2"])
+                                overrides=[f"data.source=idx:{MNIST_DIR}", "train.epochs=25", "train.sample_every=25"])
     train_images = data.to_unit_interval(data.load_source(f"idx:{MNIST_DIR}", "train").images)
     test_images = data.to_unit_interval(data.load_source(f"idx:{MNIST_DIR}", "test").images)[:2000]
-    validation = train_images[50_000:50_500]  # sigma is chosen on validation images, as parzen_ll.py does
+    validation = train_images[50_000:51_000]  # parzen_ll.py chooses sigma on 1,000 validation images
 
     def parzen(model):
-        return metrics.parzen_evaluation(model.generate(2000, seed=1), validation, test_images)["log_likelihood"]
+        return metrics.parzen_evaluation(model.generate(10_000, seed=1), validation, test_images)["log_likelihood"]
 
     keras.utils.set_random_seed(0)
     training_data = families.get("gan").training_data(config)
-    untrained = builder.build_model(config, training_data.info, training_data.extras)
-    before = parzen(untrained)
+    before = parzen(builder.build_model(config, training_data.info, training_data.extras))
     model = training.train(config, str(tmp_path / "run"), verbose=0)
     after = parzen(model)
     with open(tmp_path / "run" / "metrics.csv") as stream:
         rows = list(csv.DictReader(stream))
-    assert [float(row["healthy"]) for row in rows] == [1.0, 1.0]
-    assert after > before + 100, (before, after)
+    assert [float(row["healthy"]) for row in rows] == [1.0] * 25
+    assert after > before + 80, (before, after)

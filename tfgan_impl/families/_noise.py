@@ -46,11 +46,14 @@ def training_data(config, with_labels=False):
     if with_labels:
         dataset = dataset.map(lambda images, labels: (images, tf.cast(labels, tf.int32)))
     # A pipeline of its own: drawing from the training one would change the order in which training sees the data.
-    reference = data.make_dataset(source, HEALTH_REFERENCE_SIZE, output_range=config.model.output_range,
-                                  image_size=config.data.image_size, shuffle_buffer=config.data.shuffle_buffer,
-                                  seed=config.seed, cache=False)
+    reference = None
+    if source.num_examples >= 2:
+        reference = data.make_dataset(source, min(HEALTH_REFERENCE_SIZE, source.num_examples),
+                                      output_range=config.model.output_range, image_size=config.data.image_size,
+                                      shuffle_buffer=config.data.shuffle_buffer, seed=config.seed, cache=False)
+        reference = next(iter(reference.take(1))).numpy()
     return TrainingData(dataset, info(config, source, real_images_of(dataset.element_spec).shape[1:], with_labels),
-                        extras=extras(config, source), reference=next(iter(reference.take(1))).numpy())
+                        extras=extras(config, source), reference=reference)
 
 
 def info(config, source, sample_shape, uses_labels):
