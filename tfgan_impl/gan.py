@@ -97,7 +97,8 @@ class GAN(AdversarialModel, NoiseSampler):
         if update not in cls.UPDATES:
             raise ValueError(f"update: expected one of {', '.join(cls.UPDATES)}, got {update!r}")
         if update == "simultaneous" and int(d_steps) != 1:
-            raise ValueError(f"update: simultaneous updates take one discriminator step per step, got d_steps {d_steps}")
+            raise ValueError(f"update: simultaneous updates take one discriminator step per step, "
+                             f"got d_steps {d_steps}")
 
     def _clone_generator(self):
         clone = keras.models.clone_model(self.generator)
@@ -279,23 +280,32 @@ class GAN(AdversarialModel, NoiseSampler):
     def discriminator_loss(self, real):
         """The discriminator's phase on one real batch: its adversarial loss (plus the variants' class, penalty
         and supervised terms) against fresh samples of the generator."""
+        losses, metrics, _, _ = self._discriminator_pass(real, self.d_optimizer.iterations, "discriminator_latents",
+                                                         detach_fakes=True)
+        return PhaseLoss(losses, metrics)
+
+    def _discriminator_pass(self, real, counter, latent_stream, detach_fakes):
+        """The discriminator's loss terms and figures on one real batch against fresh samples drawn from
+        `latent_stream`; also the fakes' logits and the generator's class loss, which a simultaneous update
+        takes from this same pass."""
         real_images, labels = self._split(real)
-        counter = self.d_optimizer.iterations
-        z = self.sample_latent(tf.shape(real_images)[0], counter, "discriminator_latents")
-        fake_images = tf.stop_gradient(tf.cast(self._generate(z, labels, training=True), real_images.dtype))
+        z = self.sample_latent(tf.shape(real_images)[0], counter, latent_stream)
+        fake_images = tf.cast(self._generate(z, labels, training=True), real_images.dtype)
+        if detach_fakes:
+            fake_images = tf.stop_gradient(fake_images)
         real_inputs = self._discriminator_inputs(real_images, counter, "augment_real")
         fake_inputs = self._discriminator_inputs(fake_images, counter, "augment_fake_for_discriminator")
         real_logits, real_class_logits = self._float32_logits(real_inputs, labels, training=True)
         fake_logits, fake_class_logits = self._float32_logits(fake_inputs, labels, training=True)
         adversarial = self.discriminator_loss_fn(real_logits, fake_logits)
-        class_loss, _, class_metrics = self._class_losses(real_class_logits, fake_class_logits, labels)
-        penalty = self._penalty(real_inputs, fake_inputs, labels)
+        class_loss, g_class_loss, class_metrics = self._class_losses(real_class_logits, fake_class_logits, labels)
+        penalty = self._penalty(real_inputs, tf.stop_gradient(fake_inputs), labels)
         supervised, supervised_metrics = self._supervised_losses(real)
         metrics = {"d_loss": tf.reduce_mean(adversarial + class_loss),
                    **self._output_summaries(real_logits, fake_logits), **class_metrics, **supervised_metrics}
         if self.penalties:
             metrics["d_penalty"] = tf.reduce_mean(penalty)
-        return PhaseLoss([adversarial + class_loss + penalty, *supervised], metrics)
+        return [adversarial + class_loss + penalty, *supervised], metrics, fake_logits, g_class_loss
 
     def generator_loss(self, real):
         """The generator's phase: its adversarial loss (plus a class loss) on fresh samples, judged by the
@@ -314,25 +324,11 @@ class GAN(AdversarialModel, NoiseSampler):
         """Both networks' losses from one forward pass, as the authors' code computes them (goodfeli/adversarial,
         `AdversaryCost2`): the generator's loss is taken on the very logits (dropout masks included) of the
         discriminator's loss on the fakes, and both are differentiated before either network moves."""
-        real_images, labels = self._split(real)
-        counter = self.g_optimizer.iterations
-        z = self.sample_latent(tf.shape(real_images)[0], counter, "generator_latents")
-        fake_images = tf.cast(self._generate(z, labels, training=True), real_images.dtype)
-        real_inputs = self._discriminator_inputs(real_images, counter, "augment_real")
-        fake_inputs = self._discriminator_inputs(fake_images, counter, "augment_fake_for_discriminator")
-        real_logits, real_class_logits = self._float32_logits(real_inputs, labels, training=True)
-        fake_logits, fake_class_logits = self._float32_logits(fake_inputs, labels, training=True)
-        adversarial = self.discriminator_loss_fn(real_logits, fake_logits)
-        d_class_loss, g_class_loss, class_metrics = self._class_losses(real_class_logits, fake_class_logits, labels)
-        penalty = self._penalty(real_inputs, tf.stop_gradient(fake_inputs), labels)
-        supervised, supervised_metrics = self._supervised_losses(real)
+        d_losses, metrics, fake_logits, g_class_loss = self._discriminator_pass(
+            real, self.g_optimizer.iterations, "generator_latents", detach_fakes=False)
         g_loss = self.generator_loss_fn(fake_logits) + g_class_loss
-        metrics = {"d_loss": tf.reduce_mean(adversarial + d_class_loss), "g_loss": tf.reduce_mean(g_loss),
-                   **self._output_summaries(real_logits, fake_logits), **class_metrics, **supervised_metrics}
-        if self.penalties:
-            metrics["d_penalty"] = tf.reduce_mean(penalty)
-        return PhaseLoss({"d_optimizer": [adversarial + d_class_loss + penalty, *supervised],
-                          "g_optimizer": g_loss}, metrics)
+        return PhaseLoss({"d_optimizer": d_losses, "g_optimizer": g_loss},
+                         {**metrics, "g_loss": tf.reduce_mean(g_loss)})
 
     def _update_ema(self):
         decay = self.ema_decay
