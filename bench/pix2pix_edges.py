@@ -17,7 +17,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tfgan_impl import config as config_module  # noqa: E402
-from tfgan_impl import builder, images, paired, training  # noqa: E402
+from tfgan_impl import builder, images, optimizers, paired, training  # noqa: E402
 from tfgan_impl.families import pix2pix as pix2pix_family  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -49,7 +49,7 @@ def main():
                                          shuffle_buffer=config.data.shuffle_buffer).repeat()
     baseline = builder.build_model(config, {"input_shape": list(inputs.shape[1:]), "sample_shape": list(targets.shape[1:])})
     generator = baseline.generator
-    generator.compile(optimizer=config_module.make_optimizer(config.train.g_optimizer, "train.g_optimizer"),
+    generator.compile(optimizer=optimizers.make_optimizer(config.train.g_optimizer, "train.g_optimizer"),
                       loss=keras.losses.MeanAbsoluteError())
     generator.fit(dataset, steps_per_epoch=updates, epochs=1, shuffle=False, verbose=0)
     l1_only = held_out_l1(baseline.translate)

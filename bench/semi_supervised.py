@@ -17,7 +17,7 @@ from tfgan_impl import config as config_module  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfgan_impl import builder, data, images, training  # noqa: E402
+from tfgan_impl import builder, data, images, optimizers, training  # noqa: E402
 from tfgan_impl.families import sgan as sgan_family  # noqa: E402
 from tfgan_impl.semi_supervised import make_semi_supervised_dataset  # noqa: E402
 
@@ -49,7 +49,7 @@ def supervised_baseline(config, verbose=0):
                                 seed=config.seed).repeat()
     sample_shape = dataset.element_spec[0].shape[1:].as_list()
     classifier = builder.build_model(config, {"sample_shape": sample_shape, "num_classes": source.num_classes}).discriminator
-    classifier.compile(optimizer=config_module.make_optimizer(config.train.d_optimizer, "train.d_optimizer"),
+    classifier.compile(optimizer=optimizers.make_optimizer(config.train.d_optimizer, "train.d_optimizer"),
                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     accuracy = sgan_family.held_out_accuracy(config)
     steps = config.train.steps_per_epoch or source.num_examples // config.data.batch_size

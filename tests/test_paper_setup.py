@@ -46,11 +46,11 @@ def test_a_config_spells_the_momentum_schedule_as_keras_spells_learning_rate_sch
     spec = {"name": "sgd", "learning_rate": 0.1,
             "momentum": {"class_name": "tfgan_impl>LinearRampByEpoch",
                          "config": {"initial": 0.5, "final": 0.7, "start": 1, "saturate": 250, "steps_per_epoch": 500}}}
-    optimizer = config_module.make_optimizer(spec, "train.g_optimizer")
+    optimizer = optimizers.make_optimizer(spec, "train.g_optimizer")
     assert isinstance(optimizer, optimizers.SGD) and float(optimizer.momentum_schedule(500 * 249)) == pytest.approx(0.7)
-    assert type(config_module.make_optimizer({"name": "sgd", "momentum": 0.5})) is keras.optimizers.SGD
+    assert type(optimizers.make_optimizer({"name": "sgd", "momentum": 0.5})) is keras.optimizers.SGD
     with pytest.raises(config_module.ConfigError, match="train.g_optimizer.momentum"):
-        config_module.make_optimizer({**spec, "momentum": {"class_name": "NoSuchRamp", "config": {}}},
+        optimizers.make_optimizer({**spec, "momentum": {"class_name": "NoSuchRamp", "config": {}}},
                                      "train.g_optimizer")
 
 
@@ -137,12 +137,12 @@ def test_the_shipped_config_is_the_authors_set_up():
     config = config_module.load(os.path.join(os.path.dirname(__file__), "..", "configs", "gan_mnist.yaml"))
     assert config.options.latent_distribution == "uniform" and config.options.update == "simultaneous"
     assert config.data.split == "train[:50000]" and config.data.batch_size == 100
-    g_optimizer = config_module.make_optimizer(config.train.g_optimizer)
+    g_optimizer = optimizers.make_optimizer(config.train.g_optimizer)
     assert float(g_optimizer.momentum_schedule(0)) == pytest.approx(0.5)
     assert float(g_optimizer.momentum_schedule(500 * 249)) == pytest.approx(0.7)
     # The authors halve the discriminator's cost at learning rate 0.1: the same SGD step as 0.05 on the whole cost.
     assert float(g_optimizer.learning_rate) == pytest.approx(0.1)
-    assert float(config_module.make_optimizer(config.train.d_optimizer).learning_rate) == pytest.approx(0.05)
+    assert float(optimizers.make_optimizer(config.train.d_optimizer).learning_rate) == pytest.approx(0.05)
 
 
 @pytest.mark.slow

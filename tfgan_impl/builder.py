@@ -1,6 +1,5 @@
 """The model of a config: its family builds it, under the config's precision; the config's optimizers compile it."""
-from tfgan_impl import config as config_module
-from tfgan_impl import distribute, families, networks
+from tfgan_impl import distribute, families, networks, optimizers
 
 
 def build_model(config, info, extras=None):
@@ -27,8 +26,8 @@ def build_model(config, info, extras=None):
 def compile_model(model, config):
     """Compiles a model with the optimizers and compilation of `config.train` and its family's training options."""
     train = config.train
-    model.compile(d_optimizer=config_module.make_optimizer(train.d_optimizer, "train.d_optimizer"),
-                  g_optimizer=config_module.make_optimizer(train.g_optimizer, "train.g_optimizer"),
+    model.compile(d_optimizer=optimizers.make_optimizer(train.d_optimizer, "train.d_optimizer"),
+                  g_optimizer=optimizers.make_optimizer(train.g_optimizer, "train.g_optimizer"),
                   jit_compile=train.jit_compile, steps_per_execution=train.steps_per_execution,
                   **families.get(config.model.type).compile_options(config))
     return model

@@ -10,10 +10,9 @@ import dataclasses
 import inspect
 import typing
 
-import keras
 import yaml
 
-from tfgan_impl import augment, distribute, families, losses, networks, optimizers, penalties, schedules  # noqa: F401
+from tfgan_impl import augment, distribute, families, losses, networks, optimizers, penalties
 from tfgan_impl.errors import ConfigError
 
 SECTIONS = ("seed", "model", "data", "train", "evaluate")
@@ -177,51 +176,6 @@ def _network_builder(section, kind, registry):
     return builder
 
 
-def _optimizer_class(spec, key):
-    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-        raise ConfigError(f"{key}: expected a mapping with an optimizer 'name' (e.g. adam, sgd), got {spec!r}")
-    try:
-        optimizer_class = type(keras.optimizers.get(spec["name"]))
-    except ValueError:
-        raise ConfigError(f"{key}.name: unknown optimizer {spec['name']!r}") from None
-    if optimizer_class is keras.optimizers.SGD and isinstance(spec.get("momentum"), dict):
-        optimizer_class = optimizers.SGD  # a momentum schedule, which Keras's SGD does not take
-    allowed = list(inspect.signature(optimizer_class.__init__).parameters)[1:]
-    for option in spec:
-        if option != "name" and option not in allowed:
-            raise ConfigError(f"unknown key '{key}.{option}' for optimizer {spec['name']!r}; "
-                              f"allowed: {', '.join(a for a in allowed if a != 'kwargs')}")
-    return optimizer_class
-
-
-def make_optimizer(spec, key="optimizer"):
-    """Builds a Keras optimizer from `{name: ..., **options}`; `learning_rate` (and SGD's `momentum`) may be a
-    schedule's config.
-
-    Args:
-        spec: mapping with the optimizer's name and constructor options.
-        key: the config key, for error messages.
-
-    Returns:
-        A `keras.optimizers.Optimizer`.
-    """
-    optimizer_class = _optimizer_class(spec, key)
-    options = {k: v for k, v in spec.items() if k != "name"}
-    for name in ("learning_rate", "momentum"):
-        if isinstance(options.get(name), dict):
-            try:
-                options[name] = keras.optimizers.schedules.deserialize(options[name])
-            except (ValueError, TypeError) as error:
-                raise ConfigError(f"{key}.{name}: not a schedule ({error})") from None
-            if not callable(options[name]):
-                raise ConfigError(f"{key}.{name}: unknown schedule {spec[name].get('class_name')!r} (schedules of "
-                                  f"tfgan_impl are named 'tfgan_impl>NAME')")
-    try:
-        return optimizer_class(**options)
-    except (ValueError, TypeError) as error:
-        raise ConfigError(f"{key}: {error}") from None
-
-
 def _check(condition, message):
     if not condition:
         raise ConfigError(message)
@@ -267,7 +221,7 @@ def validate(config):
     for key in ("steps_per_execution", "sample_every", "num_samples", "keep_checkpoints"):
         _check(getattr(train, key) > 0, f"train.{key}: expected a positive integer, got {getattr(train, key)}")
     for key in ("d_optimizer", "g_optimizer"):
-        make_optimizer(getattr(train, key), f"train.{key}")
+        optimizers.make_optimizer(getattr(train, key), f"train.{key}")
     evaluate = config.evaluate
     from tfgan_impl.evaluation import METRICS
 

@@ -1,6 +1,11 @@
 """Optimizers the papers use and Keras lacks."""
+import inspect
+
 import keras
 from keras import ops
+
+from tfgan_impl import schedules  # noqa: F401  (registers tfgan_impl>LinearRampByEpoch for configs)
+from tfgan_impl.errors import ConfigError
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
@@ -46,3 +51,48 @@ class SGD(keras.optimizers.SGD):
         if self.momentum_schedule is not None:
             config["momentum"] = keras.optimizers.schedules.serialize(self.momentum_schedule)
         return config
+
+
+def _optimizer_class(spec, key):
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise ConfigError(f"{key}: expected a mapping with an optimizer 'name' (e.g. adam, sgd), got {spec!r}")
+    try:
+        optimizer_class = type(keras.optimizers.get(spec["name"]))
+    except ValueError:
+        raise ConfigError(f"{key}.name: unknown optimizer {spec['name']!r}") from None
+    if optimizer_class is keras.optimizers.SGD and isinstance(spec.get("momentum"), dict):
+        optimizer_class = SGD  # a momentum schedule, which Keras's SGD does not take
+    allowed = list(inspect.signature(optimizer_class.__init__).parameters)[1:]
+    for option in spec:
+        if option != "name" and option not in allowed:
+            raise ConfigError(f"unknown key '{key}.{option}' for optimizer {spec['name']!r}; "
+                              f"allowed: {', '.join(a for a in allowed if a != 'kwargs')}")
+    return optimizer_class
+
+
+def make_optimizer(spec, key="optimizer"):
+    """Builds a Keras optimizer from `{name: ..., **options}`; `learning_rate` (and SGD's `momentum`) may be a
+    schedule's config.
+
+    Args:
+        spec: mapping with the optimizer's name and constructor options.
+        key: the config key, for error messages.
+
+    Returns:
+        A `keras.optimizers.Optimizer`.
+    """
+    optimizer_class = _optimizer_class(spec, key)
+    options = {k: v for k, v in spec.items() if k != "name"}
+    for name in ("learning_rate", "momentum"):
+        if isinstance(options.get(name), dict):
+            try:
+                options[name] = keras.optimizers.schedules.deserialize(options[name])
+            except (ValueError, TypeError) as error:
+                raise ConfigError(f"{key}.{name}: not a schedule ({error})") from None
+            if not callable(options[name]):
+                raise ConfigError(f"{key}.{name}: unknown schedule {spec[name].get('class_name')!r} (schedules of "
+                                  f"tfgan_impl are named 'tfgan_impl>NAME')")
+    try:
+        return optimizer_class(**options)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{key}: {error}") from None
