@@ -46,7 +46,7 @@ def fit(weights_path, xla=False):
     dataset = shard_by_data(tf.data.Dataset.from_tensor_slices(points()).batch(64, drop_remainder=True))
     gan.fit(dataset, epochs=2, verbose=0)
     np.savez(weights_path, *[w.numpy() for w in gan.weights])
-    print("replicas", strategy.num_replicas_in_sync, "xla functions", len(gan._xla_functions))
+    print("replicas", strategy.num_replicas_in_sync, "phase functions", len(gan._phase_functions))
 
 
 def train(run_dir, weights_path, overrides):

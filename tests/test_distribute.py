@@ -90,7 +90,7 @@ def test_two_workers_fit_with_xla_and_several_steps_per_execution(tmp_path):
                                     tmp_path)
     wait_all(processes, logs)
     with open(logs[0]) as stream:
-        assert "replicas 2 xla functions 2" in stream.read()
+        assert "replicas 2 phase functions 2" in stream.read()
     first, second = load_weights(tmp_path / "worker0.npz"), load_weights(tmp_path / "worker1.npz")
     assert any(not np.allclose(a, b) for a, b in zip(first, load_weights_of_fresh_toy_gan()))
     for a, b in zip(first, second):
@@ -214,7 +214,7 @@ def test_xla_under_mirrored_strategy_compiles_each_replica():
             gan.compile(d_optimizer=keras.optimizers.SGD(0.05), g_optimizer=keras.optimizers.SGD(0.05),
                         jit_compile=True, steps_per_execution=steps_per_execution)
         gan.fit(image_dataset(), epochs=2, verbose=0)
-        assert sorted(gan._xla_functions) == ["discriminator", "generator"]
+        assert sorted(gan._phase_functions) == ["discriminator", "generator"]
         assert int(gan.g_optimizer.iterations.numpy()) == 8
         return [w.numpy() for w in gan.weights]
 

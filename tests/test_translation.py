@@ -249,7 +249,7 @@ def test_xla_under_mirrored_strategy_compiles_each_replica():
 
     _, initial, plain = train(False)
     compiled_model, _, compiled = train(True)
-    assert sorted(compiled_model._xla_functions) == ["discriminator", "generator"]
+    assert sorted(compiled_model._phase_functions) == ["discriminator", "generator"]
     moved = max_difference(plain, initial)
     assert moved > 1e-3, moved  # training moved the weights
     assert max_difference(plain, compiled) < 0.02 * moved, (max_difference(plain, compiled), moved)

@@ -92,7 +92,8 @@ class AdversarialModel(keras.Model):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._xla_per_replica = False
-        self._xla_functions = {}
+        self._mirrored = False
+        self._phase_functions = {}
         self._due = None  # names of the lazy phases this trace runs (see `_make_function`)
         # The number of `fit` steps taken, which lazy phases' intervals count; optimizers' iteration counts
         # cannot serve, since a lazy phase may step an optimizer a second time in a step.
@@ -117,7 +118,7 @@ class AdversarialModel(keras.Model):
         keras_options = {name: kwargs.pop(name) for name in _KERAS_COMPILE_ARGS if name in kwargs}
         self._set_optimizers(d_optimizer, g_optimizer)
         self.training_options = self.configure(**kwargs)
-        self._xla_functions = {}
+        self._phase_functions = {}
         # Keras reports and checkpoints `model.optimizer`; the generator's counts one `fit` step per update.
         super().compile(optimizer=self.g_optimizer, auto_scale_loss=False, **keras_options)
         self._compile_kwargs = keras_options
@@ -160,12 +161,13 @@ class AdversarialModel(keras.Model):
                     continue
             for inputs in phase.inputs(data, carried) if phase.inputs else [data]:
                 carried.update(self.run_phase(phase, inputs))
-        self.end_step()
+        self.end_step(carried)
         self.steps.assign_add(1)
         return self._logs()
 
-    def end_step(self):
-        """Runs after the phases of every step (e.g. a moving average of the generator); nothing here."""
+    def end_step(self, carried):
+        """Runs after the phases of every step, given the outputs they carried (e.g. a moving average of the
+        generator); nothing here."""
 
     def run_phase(self, phase, inputs):
         """One update of `phase` on `inputs` on this replica: gradients of its loss scaled to the global batch,
@@ -177,7 +179,10 @@ class AdversarialModel(keras.Model):
         gradients, metrics, outputs = self._per_replica(phase)(inputs)
         # Every gradient of a joint phase is computed before any is applied: no network sees another's update.
         for optimizer, networks in phase.updates.items():
-            getattr(self, optimizer).apply_gradients(zip(gradients[optimizer], self._variables(networks)))
+            # A regularizer reaches only some variables (R1 never the output bias): they are skipped, as Keras
+            # would with a warning each trace, and as PyTorch's optimizers skip parameters without gradients.
+            pairs = [(g, v) for g, v in zip(gradients[optimizer], self._variables(networks)) if g is not None]
+            getattr(self, optimizer).apply_gradients(pairs)
         self._track(metrics)
         return outputs
 
@@ -206,13 +211,18 @@ class AdversarialModel(keras.Model):
         return gradients
 
     def _per_replica(self, phase):
-        # XLA compiles one device's program and (on CPU) no collectives: under mirrored strategies it compiles
-        # each replica's forward and backward pass, and the optimizers' cross-replica update runs outside it.
-        if not self._xla_per_replica:
+        # Each phase's gradients are one tf.function, traced once: the variants of a step with lazy phases (see
+        # `_make_function`) call it instead of tracing its networks again (tracing dominates small models' start).
+        # Not under mirrored strategies, where a nested function may not hold a loss's cross-replica all-reduce
+        # ("merge_call called while defining a new graph"), except for XLA: it compiles one device's program and
+        # (on CPU) no collectives, so there it compiles each replica's forward and backward pass, and the
+        # optimizers' cross-replica update runs outside it.
+        if self.run_eagerly or (self._mirrored and not self._xla_per_replica):
             return self._gradients_function(phase)
-        if phase.name not in self._xla_functions:
-            self._xla_functions[phase.name] = tf.function(self._gradients_function(phase), jit_compile=True)
-        return self._xla_functions[phase.name]
+        if phase.name not in self._phase_functions:
+            self._phase_functions[phase.name] = tf.function(self._gradients_function(phase),
+                                                            jit_compile=self._xla_per_replica)
+        return self._phase_functions[phase.name]
 
     def _track(self, metrics):
         for name, value in metrics.items():
@@ -255,8 +265,11 @@ class AdversarialModel(keras.Model):
 
     def _make_function(self, step_function):
         strategy = self.distribute_strategy
-        self._xla_per_replica = bool(self.jit_compile) and isinstance(
-            strategy, (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy))
+        if step_function == self.train_step:
+            self._mirrored = isinstance(strategy, (tf.distribute.MirroredStrategy,
+                                                   tf.distribute.MultiWorkerMirroredStrategy))
+            self._xla_per_replica = bool(self.jit_compile) and self._mirrored
+            self._phase_functions = {}  # traced anew for this strategy and XLA setting
         lazy = [phase for phase in self.phases() if phase.interval > 1] if step_function == self.train_step else []
         if self.run_eagerly or (self.steps_per_execution == 1 and not self._xla_per_replica and not lazy):
             return super()._make_function(step_function)
@@ -287,6 +300,8 @@ class AdversarialModel(keras.Model):
         @tf.function(reduce_retracing=True, jit_compile=False)
         def steps(iterator):
             outputs = one_step(iterator.get_next())
+            if int(self.steps_per_execution) == 1:  # else the loop's body is traced too, a second copy of the step
+                return outputs
             for _ in tf.range(self.steps_per_execution - 1):
                 optional = iterator.get_next_as_optional()
                 if not optional.has_value():

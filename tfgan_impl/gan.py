@@ -192,7 +192,7 @@ class GAN(AdversarialModel, NoiseSampler):
                 Phase("generator", self.GENERATORS, "g_optimizer", self.generator_loss,
                       inputs=lambda data, carried: self._real_batches(data)[-1:])]
 
-    def end_step(self):
+    def end_step(self, carried):
         if self.ema_generator is not None:
             self._update_ema()
 

@@ -4,13 +4,15 @@ Draws are stateless (`tf.random.stateless_*`), so a resumed run, another replica
 draws exactly the numbers the original would. Training draws are keyed by `(seed, counter, stream)`, the counter
 being an optimizer's iteration count; samples are keyed by `(seed, chunk)`.
 """
+import zlib
+
 import tensorflow as tf
 
 # Training streams, in the order of their historical numbers (a stream's index is part of its key, so runs
 # checkpointed before streams had names resume bit-exactly).
 TRAINING_STREAMS = ("discriminator_latents", "generator_latents", "evaluation_latents", "penalty_interpolation",
-                    "augment_real", "augment_fake_for_discriminator", "augment_fake_for_generator")
-_STREAMS_PER_COUNTER = 8  # room for one more stream without changing the keys of the others
+                    "augment_real", "augment_fake_for_discriminator", "augment_fake_for_generator", "model_draws")
+_STREAMS_PER_COUNTER = 8  # the streams above fill it: a model's own draws are `model_draw_seed`s of "model_draws"
 # The chunk of the fixed latent vectors of training's sample pictures, apart from `generate`'s chunks 0, 1, ...
 SAMPLE_GRID_CHUNK = 7
 
@@ -28,6 +30,14 @@ def training_seed(seed, counter, stream):
     index = TRAINING_STREAMS.index(stream)
     return tf.stack([tf.constant(int(seed), tf.int64),
                      tf.cast(counter, tf.int64) * _STREAMS_PER_COUNTER + index])
+
+
+def model_draw_seed(seed, counter, name, index=0):
+    """The stateless seed `[2]` int64 of a draw of a model's own (e.g. StyleGAN2's style-mixing cut-off), keyed by
+    its `name` and `index` beside `(seed, counter)`: families add draws without changing any other stream's keys."""
+    key = zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
+    folded = tf.random.experimental.stateless_fold_in(training_seed(seed, counter, "model_draws"), key)
+    return tf.random.experimental.stateless_fold_in(folded, index)
 
 
 # Priors p_z of the latent vectors, all of zero mean and unit variance: "normal" is N(0, I); "uniform" is

@@ -17,8 +17,8 @@ class NoiseOptions:
     """Options of every noise model."""
 
     ema_decay: typing.Optional[float] = option(None)  # moving average of the generator's weights, used for samples
-    latent_distribution: str = option("normal")
-    update: str = option("alternating", section="train")  # or simultaneous: both networks from one forward pass  # the prior p_z: normal, or uniform (the 2014 MNIST set-up)
+    latent_distribution: str = option("normal")  # the prior p_z: normal, or uniform (the 2014 MNIST set-up)
+    update: str = option("alternating", section="train")  # or simultaneous: both networks from one forward pass
 
 
 def validate(config):

@@ -6,8 +6,9 @@ Karras et al. 2018 (arXiv:1710.10196, sec. 4.1); up- and down-sampling use the [
 
 Keras has no modulated convolution, hence this module (`equalized.py` holds the layers ProGAN shares). Images
 are channels-last. Differences from the official code, none in the arithmetic a paper equation states:
-up-sampling inside a modulated convolution filters then convolves (the official code transposes the convolution
-then filters: the same linear map up to border handling), and there is no float16 clamping.
+up-sampling inside a modulated convolution inserts zeros, filters, then convolves (the official code transposes
+the convolution, then filters: the same operations in another order, which agree away from the borders up to the
+alignment of the up-sampled grid), and there is no float16 clamping.
 """
 import math
 
@@ -153,7 +154,7 @@ def _resolution_log2(image_shape):
     log2 = int(round(math.log2(height))) if height > 0 else 0
     if height != width or height < 4 or 2**log2 != height:
         raise ValueError(f"StyleGAN2 networks need a square power-of-two image size of at least 4, got "
-                         f"{list(image_shape)[:2]}")
+                         f"{[int(d) for d in image_shape][:2]} (data.image_size resizes the data)")
     return log2
 
 
@@ -239,6 +240,16 @@ class StyleGAN2Generator(keras.Model):
         self.mapping = mapping_network(self.latent_dim, self.w_dim, self.mapping_layers, self.mapping_lr_multiplier)
         self.synthesis = synthesis_network(self.image_shape, self.w_dim, self.channel_base, self.channel_max, self.taps)
         self.w_average = self.add_weight(name="w_average", shape=(self.w_dim,), initializer="zeros", trainable=False)
+
+    @property
+    def input_shape(self):
+        """`(None, latent_dim)`, as a functional model reports it (exports read it)."""
+        return (None, self.latent_dim)
+
+    @property
+    def output_shape(self):
+        """`(None, H, W, C)`."""
+        return (None, *self.image_shape)
 
     def broadcast(self, w):
         """w `[batch, w_dim]` repeated for each layer: `[batch, num_ws, w_dim]`."""
