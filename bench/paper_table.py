@@ -15,6 +15,10 @@ with one TensorFlow thread pool thread each (two single-threaded runs use two co
         validation images, for choosing hyperparameters without looking at the test set; `--on test` is for the
         final figure only.
 
+    python bench/paper_table.py speckle RUN_DIR [RUN_DIR ...] [--thresholds 0.05,0.1,0.2]
+        What Parzen windows charge for faint pixels: the validation score of a run's 10,000 samples as drawn and
+        with every pixel below a threshold set to 0 (a diagnostic, not a method: no config does this).
+
 MNIST: the IDX files of `--mnist` (default ../shared/datasets/mnist); the runs read it with `data.source=idx:DIR`.
 """
 import argparse
@@ -166,6 +170,24 @@ def table(args):
         json.dump({f"{c}@{e}": v for (c, e), v in results.items()}, stream, indent=1)
 
 
+def speckle(args):
+    from tfgan_impl import data, metrics, rundir
+
+    train_images = data.to_unit_interval(data.load_source(f"idx:{args.mnist}", "train").images)
+    validation = train_images[VALIDATION_START:]
+    thresholds = [0.0] + [float(t) for t in args.thresholds.split(",")]
+    print("run | " + " | ".join(f"pixels < {t} set to 0: Parzen (sigma)" if t else "as drawn: Parzen (sigma)"
+                                for t in thresholds))
+    for path in args.runs:
+        samples = rundir.load(path).model.generate(NUM_SAMPLES, seed=0)
+        cells = []
+        for threshold in thresholds:
+            cleaned = np.where(samples < threshold, 0.0, samples) if threshold else samples
+            figures = metrics.parzen_evaluation(cleaned, validation[:SIGMA_IMAGES], validation[SIGMA_IMAGES:])
+            cells.append(f"{figures['log_likelihood']:.1f} ({figures['sigma']:.3f})")
+        print(f"{path} | " + " | ".join(cells), flush=True)
+
+
 def run_dir(args, config, seed):
     name = os.path.splitext(os.path.basename(config))[0]
     return os.path.join(args.out, f"table_{name}{args.tag}", f"seed{seed}")
@@ -185,6 +207,10 @@ def real_data_score(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+    speckle_command = commands.add_parser("speckle")
+    speckle_command.add_argument("runs", nargs="+")
+    speckle_command.add_argument("--thresholds", default="0.05,0.1,0.2")
+    speckle_command.add_argument("--mnist", default=DEFAULT_MNIST, help="MNIST IDX directory")
     for name in ("scan", "table"):
         command = commands.add_parser(name)
         command.add_argument("configs" if name == "table" else "config", nargs="+" if name == "table" else None)
@@ -198,6 +224,8 @@ def main():
         if name == "table":
             command.add_argument("--on", choices=("validation", "test"), default="validation")
     args = parser.parse_args()
+    if args.command == "speckle":
+        return speckle(args)
     if args.command == "scan":
         args.epochs = int(args.epochs)
     os.makedirs(args.out, exist_ok=True)
