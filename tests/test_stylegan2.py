@@ -147,6 +147,23 @@ def test_the_model_keeps_its_state_through_a_keras_file_and_exports_for_serving(
     assert loaded.training_options["ada_pipeline"] == ["xflip", "rotate90"] and loaded.r1_gamma == 2.0
     np.testing.assert_allclose(loaded.generate(4, seed=3), model.generate(4, seed=3), atol=1e-6)
     export.export_saved_model(model, str(tmp_path / "export"), version=1)
-    served = tf.saved_model.load(str(tmp_path / "export" / "1")).signatures["serving_default"]
-    z = model.latents(3, seed=9)
-    np.testing.assert_allclose(served(z=z)["images"].numpy(), model.generate_from(z.numpy()), atol=1e-5)
+    signatures = tf.saved_model.load(str(tmp_path / "export" / "1")).signatures
+    z, other = model.latents(3, seed=9), model.latents(3, seed=10)
+    images = model.generate_from(z.numpy())
+    np.testing.assert_allclose(signatures["serving_default"](z=z)["images"].numpy(), images, atol=1e-5)
+    to_unit = lambda x: np.clip((np.asarray(x) + 1) / 2, 0, 1)  # noqa: E731  (served: [-1, 1] -> [0, 1])
+    truncated = signatures["truncated"](z=z, psi=tf.constant(0.5))["images"].numpy()
+    np.testing.assert_allclose(truncated, to_unit(model.truncated(z, 0.5)), atol=1e-5)
+    np.testing.assert_allclose(signatures["truncated"](z=z, psi=tf.constant(1.0))["images"].numpy(), images,
+                               atol=1e-5)
+    num_ws = model.generator.num_ws
+    mix = signatures["mix"]
+    np.testing.assert_allclose(mix(z_a=z, z_b=other, crossover=tf.constant(num_ws))["images"].numpy(), images,
+                               atol=1e-5)
+    np.testing.assert_allclose(mix(z_a=z, z_b=other, crossover=tf.constant(0))["images"].numpy(),
+                               model.generate_from(other.numpy()), atol=1e-5)
+    halfway = mix(z_a=z, z_b=other, crossover=tf.constant(2))["images"].numpy()
+    np.testing.assert_allclose(halfway, to_unit(model.mixed(z, other, 2)), atol=1e-5)
+    assert np.abs(halfway - images).max() > 1e-4
+    np.testing.assert_allclose(signatures["mapping"](z=z)["w"].numpy(), model.generator.mapping(z).numpy(),
+                               atol=1e-5)

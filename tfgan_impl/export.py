@@ -73,6 +73,19 @@ class GeneratorModule(_ExportModule):
         super().__init__(gan.sampling_generator, gan.output_range, metadata)
         self.latent_dim = gan.latent_dim
         self.latent_distribution = gan.latent_distribution
+        # A model's own signatures (`serving_functions`, e.g. StyleGAN2's truncation): images go through the
+        # same output mapping, any other output (a dict) is served as it is.
+        self.model_functions, self._model_specs = {}, {}
+        for name, (function, specs) in getattr(gan, "serving_functions", dict)().items():
+            self.model_functions[name] = self._served(function)
+            self._model_specs[name] = list(specs)
+
+    def _served(self, function):
+        def serve(*inputs):
+            outputs = function(*inputs)
+            return outputs if isinstance(outputs, dict) else self._to_outputs(outputs)
+
+        return tf.function(serve)
 
     @tf.function
     def generate_from_noise(self, z):
@@ -102,6 +115,8 @@ class GeneratorModule(_ExportModule):
             "sample": self.generate_from_seed.get_concrete_function(
                 tf.TensorSpec([], tf.int32, name="num"), tf.TensorSpec([], tf.int64, name="seed")),
             "metadata": self.metadata.get_concrete_function(),
+            **{name: function.get_concrete_function(*self._model_specs[name])
+               for name, function in self.model_functions.items()},
         }
 
 

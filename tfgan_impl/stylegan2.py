@@ -291,6 +291,28 @@ class StyleGAN2(GAN):
         ws = generator.broadcast(generator.mapping(z, training=False))
         return generator.synthesis(generator.truncate(ws, psi), training=False)
 
+    def mixed(self, z_a, z_b, crossover):
+        """Style mixing at sampling time (StyleGAN, sec. 3.1, fig. 3): the per-layer latents of `z_a` before
+        layer `crossover`, those of `z_b` from it on (0: all of `z_b`'s; `num_ws`: all of `z_a`'s)."""
+        generator = self.sampling_generator
+        ws_a = generator.broadcast(generator.mapping(z_a, training=False))
+        ws_b = generator.broadcast(generator.mapping(z_b, training=False))
+        later = tf.range(generator.num_ws)[None, :, None] >= tf.cast(crossover, tf.int32)
+        return generator.synthesis(tf.where(later, ws_b, ws_a), training=False)
+
+    def serving_functions(self):
+        """The signatures exports add (`tfgan_impl.export`): `truncated` (z, psi -> images), `mix` (z_a, z_b,
+        crossover -> images) and `mapping` (z -> w), as `{name: (function, input specs)}`."""
+        def latent(name):
+            return tf.TensorSpec([None, self.latent_dim], tf.float32, name=name)
+
+        def mapping(z):
+            return {"w": tf.cast(self.sampling_generator.mapping(z, training=False), tf.float32)}
+
+        return {"truncated": (self.truncated, [latent("z"), tf.TensorSpec([], tf.float32, name="psi")]),
+                "mix": (self.mixed, [latent("z_a"), latent("z_b"), tf.TensorSpec([], tf.int32, name="crossover")]),
+                "mapping": (mapping, [latent("z")])}
+
     def get_config(self):
         return {**super().get_config(), "style_mixing": self.style_mixing, "w_average_beta": self.w_average_beta,
                 "ada_p": self.initial_ada_p}
