@@ -106,7 +106,7 @@ def _sample(args):
         print(f"wrote {count} translations to {args.out}")
         return 0
     count = sampling.write_samples(model, args.num, args.seed, args.out, labels=labels, interpolate=args.interpolate,
-                                   steps=args.steps)
+                                   steps=args.steps, truncation=args.truncation)
     print(f"wrote {count} samples to {args.out}")
     return 0
 
@@ -202,6 +202,8 @@ def make_parser():
     sample.add_argument("--interpolate", nargs="?", const="slerp", choices=("slerp", "linear"),
                         help="draw --num rows of --steps samples along paths between random latents (default slerp)")
     sample.add_argument("--steps", type=int, default=8, help="samples per interpolation path")
+    sample.add_argument("--truncation", type=float, metavar="PSI",
+                        help="runs with a mean w (stylegan2): the truncation trick's psi (1: none, 0: the mean image)")
     sample.add_argument("--input", help="translator runs: an image file or a directory of images to translate "
                         "(--out is then a directory)")
     sample.add_argument("--inverse", action="store_true", help="CycleGAN runs: translate from B to A")

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import images, latent
+from tfgan_impl import images, latent, ranges
 from tfgan_impl.errors import UserError
 
 
@@ -20,7 +20,7 @@ def _check_labels(gan, labels):
     return labels
 
 
-def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8):
+def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, truncation=None):
     """Writes samples in data units as a PNG picture (`.png`) or a float32 array (`.npy`), atomically.
 
     Args:
@@ -31,6 +31,8 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8):
         labels: class ids of a conditional GAN; by default conditional GANs draw all classes in turn.
         interpolate: `None`, `"slerp"` or `"linear"`: rows of `steps` samples along paths between random z.
         steps: samples per interpolation path.
+        truncation: psi of the truncation trick, for models that offer it (`truncated(z, psi)`, StyleGAN's
+            sec. 3.3): samples from w pulled toward the mean w; 1 is none.
     """
     if num <= 0:
         raise UserError(f"--num: expected a positive number of samples, got {num}")
@@ -39,7 +41,14 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8):
         raise UserError(f"{path}: the output must end in .png or .npy")
     labels = _check_labels(gan, labels)
     columns = None
-    if interpolate is not None:
+    if truncation is not None:
+        if not hasattr(gan, "truncated"):
+            raise UserError(f"--truncation: this run's model ({type(gan).__name__}) has no mean w to truncate toward")
+        if interpolate is not None or labels is not None:
+            raise UserError("--truncation: draws plain samples; it does not combine with --interpolate or --labels")
+        z = gan.latents(num, seed=seed)
+        samples = np.asarray(ranges.to_unit_interval(gan.truncated(z, float(truncation)), gan.output_range))
+    elif interpolate is not None:
         if steps < 2:
             raise UserError(f"--steps: an interpolation needs at least 2 steps, got {steps}")
         # Paths between end points of the model's own prior (N(0, I) ends as tfgan_impl 0.1.0 drew them).
