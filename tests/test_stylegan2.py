@@ -184,3 +184,22 @@ def test_samples_with_truncation_collapse_to_the_mean_image_at_psi_zero(tmp_path
     plain_gan = GAN(model.generator, model.discriminator, 8)
     with pytest.raises(UserError, match=r"--truncation: this run's model \(GAN\) has no mean w"):
         sampling.write_samples(plain_gan, 4, 0, str(tmp_path / "x.npy"), truncation=0.5)
+
+
+def test_the_style_mixing_grid_has_sources_on_top_destinations_left_and_mixes_inside(tmp_path):
+    from tfgan_impl import sampling
+
+    model = tiny_model()
+    num_ws = model.generator.num_ws
+
+    def grid(crossover):
+        sampling.write_samples(model, 3, 0, str(tmp_path / "grid.npy"), mix=crossover)
+        return np.load(tmp_path / "grid.npy").reshape(4, 4, 8, 8, 1)
+
+    all_source, all_destination, middle = grid(num_ws), grid(0), grid(2)
+    np.testing.assert_allclose(all_source[0, 0], 1.0)  # the blank corner
+    for i in range(1, 4):
+        for j in range(1, 4):
+            np.testing.assert_allclose(all_source[i, j], all_source[0, j], atol=1e-5)  # every layer the source's
+            np.testing.assert_allclose(all_destination[i, j], all_destination[i, 0], atol=1e-5)
+            assert np.abs(middle[i, j] - middle[0, j]).max() > 1e-4 and np.abs(middle[i, j] - middle[i, 0]).max() > 1e-4

@@ -106,7 +106,7 @@ def _sample(args):
         print(f"wrote {count} translations to {args.out}")
         return 0
     count = sampling.write_samples(model, args.num, args.seed, args.out, labels=labels, interpolate=args.interpolate,
-                                   steps=args.steps, truncation=args.truncation)
+                                   steps=args.steps, truncation=args.truncation, mix=args.mix)
     print(f"wrote {count} samples to {args.out}")
     return 0
 
@@ -204,6 +204,9 @@ def make_parser():
     sample.add_argument("--steps", type=int, default=8, help="samples per interpolation path")
     sample.add_argument("--truncation", type=float, metavar="PSI",
                         help="runs with a mean w (stylegan2): the truncation trick's psi (1: none, 0: the mean image)")
+    sample.add_argument("--mix", type=int, metavar="LAYER",
+                        help="style-mixing runs (stylegan2): a grid of --num sources by --num destinations, each "
+                             "cell the source's layers before LAYER and the destination's from it on")
     sample.add_argument("--input", help="translator runs: an image file or a directory of images to translate "
                         "(--out is then a directory)")
     sample.add_argument("--inverse", action="store_true", help="CycleGAN runs: translate from B to A")

@@ -20,7 +20,7 @@ def _check_labels(gan, labels):
     return labels
 
 
-def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, truncation=None):
+def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, truncation=None, mix=None):
     """Writes samples in data units as a PNG picture (`.png`) or a float32 array (`.npy`), atomically.
 
     Args:
@@ -33,6 +33,9 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, 
         steps: samples per interpolation path.
         truncation: psi of the truncation trick, for models that offer it (`truncated(z, psi)`, StyleGAN's
             sec. 3.3): samples from w pulled toward the mean w; 1 is none.
+        mix: a crossover layer, for models that mix styles (`mixed(z_a, z_b, crossover)`): the grid of StyleGAN's
+            fig. 3, `num` sources along the top, `num` destinations down the left, and in cell (i, j) the layers
+            before `mix` from source j's latent (coarse styles, for a small `mix`), the rest from destination i's.
     """
     if num <= 0:
         raise UserError(f"--num: expected a positive number of samples, got {num}")
@@ -41,7 +44,9 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, 
         raise UserError(f"{path}: the output must end in .png or .npy")
     labels = _check_labels(gan, labels)
     columns = None
-    if truncation is not None:
+    if mix is not None:
+        samples, columns = _style_mixing_grid(gan, num, seed, mix, truncation, interpolate, labels), num + 1
+    elif truncation is not None:
         if not hasattr(gan, "truncated"):
             raise UserError(f"--truncation: this run's model ({type(gan).__name__}) has no mean w to truncate toward")
         if interpolate is not None or labels is not None:
@@ -74,6 +79,26 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, 
             raise UserError(f"{path}: {error}; write .npy instead") from None
         images.save_png(picture, path)
     return len(samples)
+
+
+def _style_mixing_grid(gan, num, seed, crossover, truncation, interpolate, labels):
+    if not hasattr(gan, "mixed"):
+        raise UserError(f"--mix: this run's model ({type(gan).__name__}) does not mix styles")
+    if truncation is not None or interpolate is not None or labels is not None:
+        raise UserError("--mix: draws a style-mixing grid; it does not combine with --truncation, --interpolate or "
+                        "--labels")
+    num_ws = gan.sampling_generator.num_ws
+    if not 0 <= crossover <= num_ws:
+        raise UserError(f"--mix: the crossover layer must lie in [0, {num_ws}], got {crossover}")
+    sources, destinations = gan.latents(num, seed=seed, stream=0), gan.latents(num, seed=seed, stream=1)
+    to_unit = lambda images: np.asarray(ranges.to_unit_interval(images, gan.output_range))  # noqa: E731
+    top = gan.generate_from(sources)
+    rows = [np.concatenate([np.ones_like(top[:1]), top])]  # a blank corner, then the sources
+    for index in range(num):
+        destination = np.repeat(np.asarray(destinations[index:index + 1]), num, axis=0)
+        cells = to_unit(gan.mixed(sources, destination, crossover))
+        rows.append(np.concatenate([gan.generate_from(destinations[index:index + 1]), cells]))
+    return np.concatenate(rows)
 
 
 def translate_files(model, source, out_dir, inverse=False):
