@@ -23,10 +23,11 @@ def test_shipped_configs_validate_and_build(path):
         assert model.generator.output_shape == (None, 32, 32, 3)
         assert model.translate(np.zeros((1, 32, 32, 1), np.float32)).shape == (1, 32, 32, 3)
         return
-    sample_shape = [2] if config.data.source in ("ring8", "grid25") else [28, 28, 1]
+    sample_shape = [2] if config.data.source in ("ring8", "grid25") else [*(config.data.image_size or [28, 28]), 1]
     gan = builder.compile_model(builder.build_model(config, {"sample_shape": sample_shape, "num_classes": 10}), config)
     assert gan.generator.output_shape[1:] == tuple(sample_shape)
-    expected = {"gan": (None, 1), "cgan": (None, 1), "acgan": [(None, 1), (None, 10)], "sgan": (None, 10)}
+    expected = {"gan": (None, 1), "cgan": (None, 1), "acgan": [(None, 1), (None, 10)], "sgan": (None, 10),
+                "stylegan2": (None, 1)}
     assert gan.discriminator.output_shape == expected[config.model.type]
 
 
