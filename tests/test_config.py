@@ -27,7 +27,7 @@ def test_shipped_configs_validate_and_build(path):
     gan = builder.compile_model(builder.build_model(config, {"sample_shape": sample_shape, "num_classes": 10}), config)
     assert gan.generator.output_shape[1:] == tuple(sample_shape)
     expected = {"gan": (None, 1), "cgan": (None, 1), "acgan": [(None, 1), (None, 10)], "sgan": (None, 10),
-                "stylegan2": (None, 1)}
+                "stylegan2": (None, 1), "progan": (None, 1)}
     assert gan.discriminator.output_shape == expected[config.model.type]
 
 

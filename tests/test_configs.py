@@ -26,6 +26,8 @@ def shrunk(path):
             network["filters"] = 4
         elif "hidden_units" in network:
             network["hidden_units"] = [8]
+        elif network["name"] == "progan":
+            network.update(channel_base=32, channel_max=8)
         elif network["name"] == "stylegan2":
             network.update(channel_base=32, channel_max=8, **({"w_dim": 8, "mapping_layers": 1}
                                                               if kind == "generator" else {}))

@@ -12,7 +12,8 @@ _SUBMODULES = ("augment", "builder", "callbacks", "checkpoints", "conditional", 
                "images", "latent", "losses", "networks", "noise", "penalties", "ranges", "rundir", "samplers",
                "sampling", "semi_supervised", "training")
 _MODELS = {"GAN": "gan", "ConditionalGAN": "conditional", "ACGAN": "conditional",
-           "SemiSupervisedGAN": "semi_supervised", "StyleGAN2": "stylegan2"}
+           "SemiSupervisedGAN": "semi_supervised", "StyleGAN2": "stylegan2",
+           "ProgressiveGAN": "progan"}
 __all__ = [*_MODELS, *_SUBMODULES, "__version__"]
 
 

@@ -57,9 +57,28 @@ def r1_penalty(discriminator_fn, real):
     return 0.5 * tf.reduce_sum(tf.square(gradients), axis=1)
 
 
+def drift_penalty(discriminator_fn, real):
+    """The drift term of progressive growing (Karras et al. 2018, arXiv:1710.10196, sec. A.1): `D(x)^2` on real
+    data, which keeps a Wasserstein critic's outputs from drifting far from zero (the paper's weight
+    epsilon_drift is 0.001).
+
+    It calls the discriminator on the real inputs again (one more forward pass) so that it composes with any loss.
+
+    Args:
+        discriminator_fn: maps a batch of inputs to outputs `[batch, ...]` (patch outputs are summed).
+        real: real inputs `[batch, ...]`.
+
+    Returns:
+        Per-example penalty, shape `[batch]`.
+    """
+    outputs = tf.cast(discriminator_fn(tf.convert_to_tensor(real)), tf.float32)
+    return tf.square(tf.reduce_sum(tf.reshape(outputs, [tf.shape(outputs)[0], -1]), axis=1))
+
+
 # name -> function(discriminator_fn, real, fake, alpha) of the penalties `GAN.compile(penalties=...)` accepts.
 PENALTIES = {
     "gradient_penalty": lambda discriminator_fn, real, fake, alpha: gradient_penalty(discriminator_fn, real, fake,
                                                                                      alpha),
     "r1": lambda discriminator_fn, real, fake, alpha: r1_penalty(discriminator_fn, real),
+    "drift": lambda discriminator_fn, real, fake, alpha: drift_penalty(discriminator_fn, real),
 }

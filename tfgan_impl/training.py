@@ -105,11 +105,12 @@ def _train(config, run_dir, strategy, verbose, chief, extra_callbacks=()):
     # exactly the batches the interrupted one consumed and see the data the uninterrupted run would have.
     if steps_per_epoch is not None:
         dataset = dataset.repeat()
-    rundir.prepare(run_dir, config)
-    rundir.write_info(run_dir, data.info)
     with strategy.scope():
         model = builder.compile_model(builder.build_model(config, data.info, data.extras), config)
         model.build_optimizers()  # creating variables is a collective step: every worker does it, in scope
+    # After the build, which refuses networks that do not fit the data: a refused config leaves no run behind.
+    rundir.prepare(run_dir, config)
+    rundir.write_info(run_dir, data.info)
     # Outside the scope: Keras's loader creates a reference optimizer, which only the chief would do in scope.
     checkpoint_dir = os.path.join(run_dir, "checkpoints")
     initial_epoch = checkpoints.restore_latest(model, checkpoint_dir)

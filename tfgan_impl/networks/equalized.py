@@ -73,10 +73,13 @@ class EqualizedDense(keras.layers.Layer):
         bias_init: the bias parameter's initial value (the effective bias is it times `lr_multiplier`).
         use_bias: add a bias.
         activation: `"linear"` or `"lrelu"` (leaky ReLU, slope 0.2, times sqrt 2).
+        kernel_gain: multiplies the run-time weight scale (ProGAN's `gain`: sqrt 2 before a leaky ReLU there).
     """
 
-    def __init__(self, units, lr_multiplier=1.0, bias_init=0.0, use_bias=True, activation="linear", **kwargs):
+    def __init__(self, units, lr_multiplier=1.0, bias_init=0.0, use_bias=True, activation="linear", kernel_gain=1.0,
+                 **kwargs):
         super().__init__(**kwargs)
+        self.kernel_gain = float(kernel_gain)
         self.units = int(units)
         self.lr_multiplier = float(lr_multiplier)
         self.bias_init = float(bias_init)
@@ -89,7 +92,7 @@ class EqualizedDense(keras.layers.Layer):
                                       initializer=keras.initializers.RandomNormal(stddev=1.0 / self.lr_multiplier))
         self.bias = self.add_weight(name="bias", shape=(self.units,),
                                     initializer=keras.initializers.Constant(self.bias_init)) if self.use_bias else None
-        self.weight_gain = self.lr_multiplier / math.sqrt(fan_in)
+        self.weight_gain = self.kernel_gain * self.lr_multiplier / math.sqrt(fan_in)
 
     def call(self, inputs):
         outputs = tf.matmul(inputs, self.kernel * self.weight_gain)
@@ -100,7 +103,8 @@ class EqualizedDense(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "lr_multiplier": self.lr_multiplier,
-                "bias_init": self.bias_init, "use_bias": self.use_bias, "activation": self.activation}
+                "bias_init": self.bias_init, "use_bias": self.use_bias, "activation": self.activation,
+                "kernel_gain": self.kernel_gain}
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
@@ -117,11 +121,13 @@ class EqualizedConv2D(keras.layers.Layer):
         down: halve height and width.
         gain: multiplies the output (sqrt 0.5 on both branches of a residual block keeps its variance).
         taps: the FIR filter's taps.
+        kernel_gain: multiplies the run-time weight scale (ProGAN's `gain`: sqrt 2 before a leaky ReLU there).
     """
 
     def __init__(self, filters, kernel_size, use_bias=True, activation="linear", down=False, gain=1.0,
-                 taps=FIR_TAPS, **kwargs):
+                 taps=FIR_TAPS, kernel_gain=1.0, **kwargs):
         super().__init__(**kwargs)
+        self.kernel_gain = float(kernel_gain)
         self.filters = int(filters)
         self.kernel_size = int(kernel_size)
         self.use_bias = bool(use_bias)
@@ -135,7 +141,7 @@ class EqualizedConv2D(keras.layers.Layer):
         self.kernel = self.add_weight(name="kernel", shape=(self.kernel_size, self.kernel_size, channels, self.filters),
                                       initializer=keras.initializers.RandomNormal(stddev=1.0))
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias else None
-        self.weight_gain = 1.0 / math.sqrt(channels * self.kernel_size**2)
+        self.weight_gain = self.kernel_gain / math.sqrt(channels * self.kernel_size**2)
 
     def call(self, inputs):
         kernel = self.kernel * self.weight_gain
@@ -158,7 +164,7 @@ class EqualizedConv2D(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "use_bias": self.use_bias, "activation": self.activation, "down": self.down, "gain": self.gain,
-                "taps": list(self.taps)}
+                "taps": list(self.taps), "kernel_gain": self.kernel_gain}
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
