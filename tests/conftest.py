@@ -41,3 +41,15 @@ def tiny_images():
     labels = np.arange(64) % 2
     images = (rng.integers(0, 60, (64, 8, 8, 1)) + labels[:, None, None, None] * 180).astype("uint8")
     return images, labels
+
+
+@pytest.fixture(scope="session")
+def fashion_classifier(tmp_path_factory):
+    """`(path, test accuracy)` of a Fashion-MNIST domain classifier for FCD, trained once per test session."""
+    from tfgan_impl.metrics import classifier as classifiers
+
+    # One epoch (0.88 test accuracy) keeps CI short; the default three give 0.908 (README).
+    model, accuracy = classifiers.train_classifier("fashion_mnist", epochs=1)
+    path = str(tmp_path_factory.mktemp("classifier") / "fashion_mnist.keras")
+    model.save(path)
+    return path, accuracy

@@ -16,15 +16,6 @@ needs_fashion_mnist = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
                                          reason="apt-get install dataset-fashion-mnist")
 
 
-@pytest.fixture(scope="module")
-def fashion_classifier(tmp_path_factory):
-    # One epoch (0.88 test accuracy) keeps CI short; the default three give 0.908 (README).
-    model, accuracy = classifiers.train_classifier("fashion_mnist", epochs=1)
-    path = str(tmp_path_factory.mktemp("classifier") / "fashion_mnist.keras")
-    model.save(path)
-    return path, accuracy
-
-
 @pytest.mark.slow
 @needs_fashion_mnist
 def test_domain_classifier_accuracy_and_fcd_sanity(fashion_classifier, tmp_path):
@@ -149,3 +140,21 @@ def test_evaluate_modes_of_a_points_file(tmp_path, capsys):
     assert np.isfinite(figures["parzen_log_likelihood"])
     assert cli.main(["evaluate", str(tmp_path / "ring.npy"), "--data", "fashion_mnist", "--metrics", "modes"]) == 2
     assert "modes needs a 2-D mixture" in capsys.readouterr().err
+
+
+@needs_fashion_mnist
+def test_runs_at_another_image_size_are_scored_against_real_images_resized_alike():
+    """A run of Fashion-MNIST at 32x32 (`data.image_size`) is judged against the test split resized to 32x32
+    the way training resized its data, by a 28x28 classifier that sees both resized back."""
+    classifier = classifiers.build_classifier([28, 28, 1], 10)
+    evaluator = evaluation.Evaluator("fashion_mnist", ["fcd"], classifier=classifier, image_size=[32, 32])
+    assert evaluator.real_test.shape[1:] == (32, 32, 1)
+    source = data.load_source("fashion_mnist", "train[:2000]")
+    resized = next(iter(data.make_dataset(source, 2000, output_range=(0.0, 1.0), image_size=[32, 32],
+                                          shuffle_buffer=0))).numpy()
+    real = evaluator(evaluation.array_chunks(resized, 2000))["fcd"]
+    noise = evaluator(evaluation.array_chunks(np.random.default_rng(0).uniform(size=resized.shape)
+                                              .astype("float32"), 2000))["fcd"]
+    assert real < 0.05 * noise, (real, noise)
+    with pytest.raises(UserError, match=r"samples of shape \[28, 28, 1\] do not match"):
+        evaluator(evaluation.array_chunks(source.images[:10].astype("float32") / 255.0, 10))

@@ -247,11 +247,13 @@ class Evaluate(keras.callbacks.Callback):
         mode: `"min"` or `"max"`: which direction of `monitor` is better.
         best_path: where to keep the best checkpoint (`*.weights.h5`).
         seed: seed of the evaluation's latent vectors (the same at every evaluation).
+        image_size: `[height, width]` of the run's images when `data.image_size` resized them.
     """
 
     def __init__(self, data, metrics=("fcd",), every=1, num=2000, classifier=None, inception_weights=None,
-                 monitor=None, mode="min", best_path=None, seed=0):
+                 monitor=None, mode="min", best_path=None, seed=0, image_size=None):
         super().__init__()
+        self.image_size = image_size
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if monitor is not None and best_path is None:
@@ -267,7 +269,8 @@ class Evaluate(keras.callbacks.Callback):
 
         if self._evaluator is None:
             self._evaluator = evaluation.Evaluator(self.data, self.metrics, classifier=self.classifier,
-                                                   inception_weights=self.inception_weights)
+                                                   inception_weights=self.inception_weights,
+                                                   image_size=self.image_size)
         if self.best_path and os.path.exists(self.best_path + ".json"):
             with open(self.best_path + ".json") as stream:
                 self.best = json.load(stream)["value"]  # a resumed run competes with its earlier best

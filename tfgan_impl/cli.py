@@ -130,15 +130,15 @@ def _evaluate(args):
         except (OSError, ValueError) as error:
             raise UserError(f"{args.samples}: not a readable .npy array ({error})") from None
         chunks = evaluation.array_chunks(samples, args.num)
-        data = args.data
+        data, image_size = args.data, None
     else:
         run = rundir.load(args.samples)
         if not isinstance(run.model, NoiseSampler):
             raise UserError(f"{args.samples}: a translator run; the sample metrics score generators of noise")
-        data = args.data or run.config.data.source
+        data, image_size = args.data or run.config.data.source, run.config.data.image_size
         chunks = evaluation.generator_chunks(run.model, args.num, seed=args.seed)
     evaluator = evaluation.Evaluator(data, metric_names, classifier=args.classifier,
-                                     inception_weights=args.inception_weights)
+                                     inception_weights=args.inception_weights, image_size=image_size)
     figures = {"data": evaluator.data_name, **evaluator(chunks)}
     text = json.dumps(figures, indent=1)
     if args.json:

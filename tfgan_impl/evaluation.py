@@ -67,10 +67,12 @@ class Evaluator:
         inception_weights: path of InceptionV3 ImageNet weights for fid, kid and is.
         data_dir: TFDS data directory.
         kernel_block_size: examples per KID block.
+        image_size: `[height, width]` the real images are resized to, as a run's `data.image_size` resized
+            its training images (a domain classifier of another size sees both resized to its own).
     """
 
     def __init__(self, data, metric_names, classifier=None, inception_weights=None, data_dir=None,
-                 kernel_block_size=1000):
+                 kernel_block_size=1000, image_size=None):
         self.metric_names = parse_metrics(metric_names)
         self.kernel_block_size = int(kernel_block_size)
         needs_classifier = any(name in CLASSIFIER_METRICS for name in self.metric_names)
@@ -84,7 +86,7 @@ class Evaluator:
         if test.images is None:
             test = _materialize(test)
         self.data_name = test.name
-        self.real_test = data_module.to_unit_interval(test.images)
+        self.real_test = _resized(data_module.to_unit_interval(test.images), image_size)
         self.spaces = {}
         if needs_classifier:
             self.spaces["classifier"] = _FeatureSpace(classifiers.classifier_extractor(classifier), self.real_test)
@@ -94,8 +96,8 @@ class Evaluator:
         self.real_train = None
         if "parzen" in self.metric_names or "nn" in self.metric_names:
             train = data_module.load_source(data, "train", data_dir)
-            self.real_train = data_module.to_unit_interval((train if train.images is not None
-                                                            else _materialize(train)).images)
+            self.real_train = _resized(data_module.to_unit_interval((train if train.images is not None
+                                                                     else _materialize(train)).images), image_size)
 
     def __call__(self, chunks):
         """Scores samples in data units given as an iterable of arrays.
@@ -158,6 +160,16 @@ class Evaluator:
                                 "modes_high_quality_fraction": coverage["high_quality_fraction"],
                                 "modes_kl": coverage["mode_kl"]})
         return figures
+
+
+def _resized(images, image_size, batch=1000):
+    """Images resized to `image_size` as training data is (`data.make_dataset`: bilinear, antialiased)."""
+    if image_size is None or images.ndim != 4 or list(images.shape[1:3]) == list(image_size):
+        return images
+    import tensorflow as tf
+
+    return np.concatenate([tf.image.resize(images[start:start + batch], image_size, antialias=True).numpy()
+                           for start in range(0, len(images), batch)])
 
 
 def _materialize(source):

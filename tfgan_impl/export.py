@@ -298,7 +298,10 @@ def portable_generator(model):
     else:
         z = keras.Input((model.latent_dim,), name="z", dtype="float32")
         inputs = [z] if model.num_classes is None else [z, keras.Input((), name="labels", dtype="int32")]
-        outputs = model.sampling_generator(inputs if len(inputs) > 1 else z, training=False)
+        generator = model.sampling_generator
+        # A network whose run-time state picks a branch (ProGAN's level of detail) offers a copy of one branch.
+        generator = generator.portable() if hasattr(generator, "portable") else generator
+        outputs = generator(inputs if len(inputs) > 1 else z, training=False)
     outputs = keras.layers.Activation("linear", dtype="float32", name="to_float32")(outputs)
     if model.output_range is not None:
         scale, offset = ranges.to_unit_affine(model.output_range)
@@ -358,6 +361,7 @@ def export_onnx(gan, export_dir, version=None, metadata=None, opset=17):
         UserError: tf2onnx is not installed.
     """
     try:
+        import onnx
         import tf2onnx
     except ImportError:
         raise UserError("--format onnx needs tf2onnx: pip install 'tfgan_impl[onnx]'") from None
@@ -369,6 +373,11 @@ def export_onnx(gan, export_dir, version=None, metadata=None, opset=17):
     def write(directory):
         with contextlib.redirect_stdout(io.StringIO()):
             proto, _ = tf2onnx.convert.from_function(function, input_signature=specs, opset=opset)
+        try:  # tf2onnx logs the ops it cannot convert and writes them anyway, into a model no runtime loads
+            onnx.checker.check_model(proto)
+        except onnx.checker.ValidationError as error:
+            raise UserError(f"--format onnx: the generator does not convert to ONNX opset {opset} "
+                            f"({str(error).splitlines()[0]})") from None
         _rename_output(proto, model.output_names[0])
         with open(os.path.join(directory, "generator.onnx"), "wb") as stream:
             stream.write(proto.SerializeToString())

@@ -33,7 +33,8 @@ def make_callbacks(run_dir, config, global_batch_size, preview=None, reference=N
         evaluation.append(callbacks_module.Evaluate(
             config.data.source, evaluate.metrics, every=evaluate.every, num=evaluate.num,
             classifier=evaluate.classifier, inception_weights=evaluate.inception_weights, monitor=evaluate.monitor,
-            mode=evaluate.mode, best_path=os.path.join(run_dir, "checkpoints", "best.weights.h5"), seed=config.seed))
+            mode=evaluate.mode, best_path=os.path.join(run_dir, "checkpoints", "best.weights.h5"), seed=config.seed,
+            image_size=config.data.image_size))
     return [
         callbacks_module.Throughput(global_batch_size * train.d_steps),
         callbacks_module.TerminateOnDivergence(),

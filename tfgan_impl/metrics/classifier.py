@@ -113,7 +113,15 @@ def classifier_extractor(path_or_model, batch_size=256):
         outputs = [model.get_layer(FEATURES_LAYER).output, model.get_layer(LOGITS_LAYER).output]
     except ValueError:
         raise UserError(f"the classifier has no '{FEATURES_LAYER}' and '{LOGITS_LAYER}' layers") from None
-    return FeatureExtractor(keras.Model(model.inputs, outputs), batch_size=batch_size)
+    input_size = tuple(model.inputs[0].shape[1:3])
+
+    def preprocess(images):
+        # Runs at another size (e.g. Fashion-MNIST at 32x32 by `data.image_size`) are judged at the classifier's.
+        if tuple(images.shape[1:3]) != input_size:
+            return tf.image.resize(images, input_size, method="bilinear", antialias=True)
+        return images
+
+    return FeatureExtractor(keras.Model(model.inputs, outputs), preprocess, batch_size=batch_size)
 
 
 def _inception_preprocess(images):

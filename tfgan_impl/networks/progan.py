@@ -8,8 +8,8 @@ only the layers up to resolution H / 2^k act, the generator's image upscaled to 
 discriminator's input seen through its 2^k x 2^k box averages; between two integers the new block fades in
 (sec. 3, fig. 2: the block's output blended with the upscaled image of the previous resolution by 1 - frac(lod)).
 Growing therefore changes no shape: optimizers, checkpoints, exports and `tf.distribute` see the same variables
-from the first step to the last. The layers of resolutions not yet grown are computed and get zero gradients
-(the official "recursive" structure skips them; it saves time, not arithmetic).
+from the first step to the last. The layers of resolutions not yet grown are not computed (one branch per
+integer level, as the official "recursive" structure saves the time): they get no gradients.
 
 Keras has no way to grow a model's graph during `fit`, hence these subclassed models. Channels-last.
 """
@@ -56,6 +56,15 @@ def downscale(images):
     return tf.nn.avg_pool2d(images, 2, 2, "VALID")
 
 
+def _by_level(lod, max_lod, function):
+    """`function(floor(lod))`, one branch per integer level (`tf.switch_case`), so each step computes only the
+    layers its level of detail uses."""
+    if max_lod == 0:
+        return function(0)
+    level = tf.clip_by_value(tf.cast(tf.floor(tf.cast(lod, tf.float32)), tf.int32), 0, max_lod)
+    return tf.switch_case(level, [lambda level=level_: function(level) for level_ in range(max_lod + 1)])
+
+
 def _conv(filters, kernel_size, name, gain=HE_GAIN):
     return EqualizedConv2D(filters, kernel_size, kernel_gain=gain, name=name)
 
@@ -80,11 +89,32 @@ class _Progressive(keras.Model):
         # Set by the training model each step (`ProgressiveGAN`); 0, the full resolution, for a network on its own.
         self.lod = self.add_weight(name="lod", shape=(), initializer="zeros", trainable=False,
                                    aggregation="only_first_replica")
+        self.fixed_lod = None  # set in `portable` copies
 
     @property
     def max_lod(self):
         """The level of detail of 4x4: log2(resolution) - 2."""
         return self.resolution_log2 - 2
+
+    def portable(self):
+        """A copy of the network fixed at its current level of detail, with the same weights and no control flow:
+        for converters that need a static graph (TFLite, ONNX: tf2onnx cannot convert `switch_case`)."""
+        copy = type(self).from_config(self.get_config())
+        copy.set_weights(self.get_weights())
+        copy.fixed_lod = float(self.lod.numpy())
+        return copy
+
+    def _by_level(self, function):
+        """`function(floor(lod))`: one branch per integer level (`tf.switch_case`), so each step computes only the
+        layers its level of detail uses; without branches in a `portable` copy."""
+        if self.fixed_lod is not None:
+            return function(min(int(math.floor(self.fixed_lod)), self.max_lod))
+        return _by_level(self.lod, self.max_lod, function)
+
+    def _lod(self):
+        if self.fixed_lod is not None:
+            return tf.constant(self.fixed_lod, self.compute_dtype)
+        return tf.cast(self.lod, self.compute_dtype)
 
     def width(self, resolution):
         return channels_at(resolution, self.channel_base, self.channel_max)
@@ -146,14 +176,20 @@ class ProgressiveGenerator(_Progressive):
         return (None, *self.image_shape)
 
     def call(self, z, training=False):
-        lod = tf.cast(self.lod, self.compute_dtype)
-        x = self.blocks[0](z, training=training)
-        images = self.to_rgb[0](x, training=training)
-        for index in range(1, len(self.blocks)):
-            x = self.blocks[index](x, training=training)
-            level_lod = self.resolution_log2 - (index + 2)  # the lod at which this block's images are the output
-            images = fade(self.to_rgb[index](x, training=training), upscale(images), lod - level_lod)
-        return images
+        lod = self._lod()
+
+        def at_level(level):
+            # The official "linear" structure's output when floor(lod) = level: the blocks finer than the level's
+            # contribute nothing (their fades are complete), so they are not computed.
+            finest = self.max_lod - level  # the index of the block whose images are the output at `level`
+            x = self.blocks[0](z, training=training)
+            images = self.to_rgb[0](x, training=training)
+            for index in range(1, finest + 1):
+                x = self.blocks[index](x, training=training)
+                images = fade(self.to_rgb[index](x, training=training), upscale(images), lod - (self.max_lod - index))
+            return upscale(images, 2**level) if level else images
+
+        return self._by_level(at_level)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self.image_shape)
@@ -208,14 +244,22 @@ class ProgressiveDiscriminator(_Progressive):
         return (None, 1)
 
     def call(self, images, training=False):
-        lod = tf.cast(self.lod, self.compute_dtype)
+        lod = self._lod()
         images = tf.cast(images, self.compute_dtype)
-        x = self.from_rgb[0](images, training=training)
-        for index in range(len(self.blocks) - 1):
-            x = self.blocks[index](x, training=training)
-            images = downscale(images)
-            x = fade(x, self.from_rgb[index + 1](images, training=training), lod - index)
-        return self.blocks[-1](x, training=training)
+        levels = [images]  # the input's box averages at each level of detail
+        for _ in range(self.max_lod):
+            levels.append(downscale(levels[-1]))
+
+        def at_level(level):
+            # The official "linear" structure when floor(lod) = level: the blocks finer than the level would be
+            # faded out completely, so they are not computed.
+            x = self.from_rgb[level](levels[level], training=training)
+            for index in range(level, len(self.blocks) - 1):
+                x = self.blocks[index](x, training=training)
+                x = fade(x, self.from_rgb[index + 1](levels[index + 1], training=training), lod - index)
+            return self.blocks[-1](x, training=training)
+
+        return self._by_level(at_level)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], 1)
