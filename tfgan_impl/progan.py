@@ -130,6 +130,13 @@ class ProgressiveGAN(GAN):
         return {**options, "stage_images": self.stage_images, "transition_images": self.transition_images,
                 "initial_resolution": self.initial_resolution}
 
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        """`GAN.compile`; with XLA the networks compute every level (no branches, which XLA on CPU cannot
+        compile), without it only the levels in use."""
+        super().compile(d_optimizer, g_optimizer, **kwargs)
+        for network in (self.generator, self.discriminator):
+            network.branch_by_level = not self.jit_compile
+
     @property
     def max_lod(self):
         """The level of detail training starts at: log2(resolution / initial resolution)."""

@@ -90,6 +90,8 @@ class _Progressive(keras.Model):
         self.lod = self.add_weight(name="lod", shape=(), initializer="zeros", trainable=False,
                                    aggregation="only_first_replica")
         self.fixed_lod = None  # set in `portable` copies
+        # XLA on CPU aborts compiling these branches (TensorFlow 2.21): compiled steps take the linear structure.
+        self.branch_by_level = True
 
     @property
     def max_lod(self):
@@ -109,6 +111,8 @@ class _Progressive(keras.Model):
         layers its level of detail uses; without branches in a `portable` copy."""
         if self.fixed_lod is not None:
             return function(min(int(math.floor(self.fixed_lod)), self.max_lod))
+        if not self.branch_by_level:  # level 0's function, with its fades clipped, is the whole linear structure
+            return function(0)
         return _by_level(self.lod, self.max_lod, function)
 
     def _lod(self):
