@@ -56,7 +56,7 @@ def downscale(images):
     return tf.nn.avg_pool2d(images, 2, 2, "VALID")
 
 
-def _by_level(lod, max_lod, function):
+def _switch_by_level(lod, max_lod, function):
     """`function(floor(lod))`, one branch per integer level (`tf.switch_case`), so each step computes only the
     layers its level of detail uses."""
     if max_lod == 0:
@@ -113,7 +113,7 @@ class _Progressive(keras.Model):
             return function(min(int(math.floor(self.fixed_lod)), self.max_lod))
         if not self.branch_by_level:  # level 0's function, with its fades clipped, is the whole linear structure
             return function(0)
-        return _by_level(self.lod, self.max_lod, function)
+        return _switch_by_level(self.lod, self.max_lod, function)
 
     def _lod(self):
         if self.fixed_lod is not None:
