@@ -21,8 +21,8 @@ setup(
     ],
     extras_require={
         "onnx": ["tf2onnx>=1.17", "onnx>=1.16"],
-        "test": ["pytest>=8", "tensorflow-gan==2.1.0", "hypothesis>=6", "tf2onnx>=1.17", "onnx>=1.16",
-                 "onnxruntime>=1.18"],
+        "test": ["pytest>=8", "pytest-xdist>=3.6", "filelock>=3.12", "tensorflow-gan==2.1.0", "hypothesis>=6",
+                 "tf2onnx>=1.17", "onnx>=1.16", "onnxruntime>=1.18"],
     },
     entry_points={"console_scripts": ["tfgan-impl=tfgan_impl.cli:main"]},
 )

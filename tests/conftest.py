@@ -1,4 +1,5 @@
 """Shared test set-up: quiet TensorFlow, two logical CPU devices for tf.distribute tests, tiny data."""
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -45,11 +46,33 @@ def tiny_images():
 
 @pytest.fixture(scope="session")
 def fashion_classifier(tmp_path_factory):
-    """`(path, test accuracy)` of a Fashion-MNIST domain classifier for FCD, trained once per test session."""
+    """`(path, test accuracy)` of a Fashion-MNIST domain classifier for FCD, trained once per test session (once in
+    all, not once per worker, when pytest-xdist runs the tests in parallel)."""
+    from filelock import FileLock
+
     from tfgan_impl.metrics import classifier as classifiers
 
-    # One epoch (0.88 test accuracy) keeps CI short; the default three give 0.908 (README).
-    model, accuracy = classifiers.train_classifier("fashion_mnist", epochs=1)
-    path = str(tmp_path_factory.mktemp("classifier") / "fashion_mnist.keras")
-    model.save(path)
-    return path, accuracy
+    # Under xdist each worker has its own base directory inside the run's: their parent is the run's, shared.
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    path, record = shared / "fashion_mnist_classifier.keras", shared / "fashion_mnist_classifier.json"
+    with FileLock(str(shared / "fashion_mnist_classifier.lock")):
+        if not record.is_file():
+            # One epoch (0.88 test accuracy) keeps CI short; the default three give 0.908 (README).
+            model, accuracy = classifiers.train_classifier("fashion_mnist", epochs=1)
+            model.save(str(path))
+            record.write_text(json.dumps({"accuracy": accuracy}))
+        return str(path), json.loads(record.read_text())["accuracy"]
+
+
+def pytest_collection_modifyitems(items):
+    """The slow tests first (in their files' order): under xdist, a test of minutes started last would leave the
+    other workers idle until it ends."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject.toml): one worker per core, at most four; each worker's TensorFlow uses every core, and
+    the tests that fill both are few while most wait on Python (tracing, graph building)."""
+    return max(1, min(4, os.cpu_count() or 1))

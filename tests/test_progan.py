@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_framework_config
 
 from tfgan_impl import config as config_module
 from tests.conftest import FASHION_MNIST_DIR
@@ -187,6 +188,8 @@ def image_npz(tmp_path):
 def test_a_run_resumed_in_the_middle_of_a_fade_in_ends_with_the_uninterrupted_weights(tmp_path, image_npz):
     whole, parts = str(tmp_path / "whole"), str(tmp_path / "parts")
     training.train(small_config(tmp_path, image_npz, 2), whole, verbose=0)
+    # op determinism lasts as long as the run: left on, it would turn XLA off for every model compiled later
+    assert not tf_framework_config.is_op_determinism_enabled()
     training.train(small_config(tmp_path, image_npz, 1), parts, verbose=0)
     middle = rundir.load_run(parts)
     assert int(middle.images_seen.numpy()) == 24 and 0.0 < float(middle.current_lod()) < 1.0  # in the fade-in

@@ -8,6 +8,8 @@ import tempfile
 
 import keras
 import tensorflow as tf
+# The public API can enable op determinism but neither query nor disable it.
+from tensorflow.python.framework import config as tf_framework_config
 
 from tfgan_impl import builder, checkpoints, distribute, families, rundir
 from tfgan_impl import callbacks as callbacks_module
@@ -53,7 +55,8 @@ def make_callbacks(run_dir, config, global_batch_size, preview=None, reference=N
 
 
 def seed_everything(config):
-    """Seeds Python, NumPy and TensorFlow; with `train.deterministic`, also makes TensorFlow's ops deterministic."""
+    """Seeds Python, NumPy and TensorFlow; with `train.deterministic`, also makes TensorFlow's ops deterministic
+    (process-wide: `train` turns it off again when the run ends)."""
     keras.utils.set_random_seed(config.seed)
     if config.train.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -85,13 +88,18 @@ def train(config, run_dir, verbose="auto", strategy=None, callbacks=()):
     """
     if strategy is None:
         strategy = distribute.make_strategy(config.train.strategy, config.train.tpu)
-    if distribute.is_chief(strategy):
-        return _train(config, run_dir, strategy, verbose, chief=True, extra_callbacks=callbacks)
-    scratch = tempfile.mkdtemp(prefix="tfgan-impl-worker-")
+    was_deterministic = tf_framework_config.is_op_determinism_enabled()
+    scratch = None if distribute.is_chief(strategy) else tempfile.mkdtemp(prefix="tfgan-impl-worker-")
     try:
+        if scratch is None:
+            return _train(config, run_dir, strategy, verbose, chief=True, extra_callbacks=callbacks)
         return _train(config, scratch, strategy, verbose=0, chief=False, extra_callbacks=callbacks)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        # Op determinism outlasting the run would silently turn XLA off for every model compiled after it.
+        if not was_deterministic:
+            tf_framework_config.disable_op_determinism()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _train(config, run_dir, strategy, verbose, chief, extra_callbacks=()):
