@@ -85,12 +85,12 @@ def main():
         print(f"domain classifier: test accuracy {accuracy:.4f}")
     print(f"{args.minutes:g} minutes of training each, {args.jobs} runs at a time (one thread each); "
           "10,000 samples at 32x32 against the test split")
-    print("config | seed | epochs | images | FCD | KCD | precision | recall")
+    print("config | seed | epochs | steps | FCD | KCD | precision | recall")
     rows = []
     for (config, seed, out), (seconds, epochs) in zip(runs, trained):
         figures = score(out, classifier)
         rows.append((os.path.basename(config), seed, epochs, figures))
-        print(f"{os.path.basename(config)} | {seed} | {epochs} | {epochs * args.steps_per_epoch} steps | "
+        print(f"{os.path.basename(config)} | {seed} | {epochs} | {epochs * args.steps_per_epoch} | "
               f"{figures['fcd']:.2f} | {figures['kcd']:.4f} | {figures['precision']:.3f} | {figures['recall']:.3f}")
     with open(os.path.join(args.out, "results.json"), "w") as stream:
         json.dump([{"config": c, "seed": s, "epochs": e, **{k: float(v) for k, v in f.items()}}

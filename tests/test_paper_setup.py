@@ -145,7 +145,7 @@ def test_the_shipped_config_is_the_authors_set_up():
     assert float(optimizers.make_optimizer(config.train.d_optimizer).learning_rate) == pytest.approx(0.05)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=9)
 @needs_mnist
 def test_the_authors_set_up_learns_mnist(tmp_path):
     """25 epochs of configs/gan_mnist.yaml on the real MNIST (about 7 minutes on 2 CPU cores): the Parzen

@@ -59,6 +59,7 @@ def test_the_generator_draws_at_its_level_of_detail_and_fades_linearly_between_l
         generator.lod.assign(lod)
         outputs[lod] = generator(z).numpy()
         assert outputs[lod].shape == (3, 16, 16, 1)
+    assert generator.input_shape == (None, 8) and generator.output_shape == (None, 16, 16, 1)  # as exports read
     for lod in (1, 2):  # constant over 2^lod x 2^lod blocks
         size = 2**lod
         blocks = outputs[float(lod)].reshape(3, 16 // size, size, 16 // size, size, 1)
@@ -233,7 +234,7 @@ def fcd_of(model, classifier_path, num=2000):
     return evaluator(evaluation.generator_chunks(model, num, seed=1))["fcd"]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=5)
 @needs_fashion_mnist
 def test_progressive_growing_learns_fashion_mnist_at_32x32(fashion_classifier, tmp_path):
     """The shipped config narrowed (widths min(256 / r, 32)) and its schedule shortened (8x8 -> 32x32, 3,200

@@ -72,6 +72,8 @@ def test_style_mixing_takes_the_layers_from_a_cutoff_on_from_a_second_latent():
     model = tiny_model(style_mixing=1.0)
     z = tf.constant(RNG.standard_normal((4, 8)), tf.float32)
     plain = model.generator.broadcast(model.generator.mapping(z)).numpy()
+    assert model.generator.input_shape == (None, 8)  # as exports read
+    assert model.generator.output_shape == (None, 8, 8, 1)
     cutoffs = set()
     for step in range(12):
         model.steps.assign(step)
@@ -211,7 +213,7 @@ def test_the_style_mixing_grid_has_sources_on_top_destinations_left_and_mixes_in
             assert np.abs(middle[i, j] - middle[0, j]).max() > 1e-4 and np.abs(middle[i, j] - middle[i, 0]).max() > 1e-4
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=4)
 @pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR), reason="apt-get install dataset-fashion-mnist")
 def test_stylegan2_learns_fashion_mnist_at_32x32(fashion_classifier, tmp_path):
     """The shipped config (regularizers, ADA) narrowed (widths min(256 / r, 32), w 32) for 400 steps of 32

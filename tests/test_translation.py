@@ -345,7 +345,7 @@ def test_constant_then_linear_decay():
     assert keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(schedule)).decay_steps == 50
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=3)
 @pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR), reason="needs apt-get install dataset-fashion-mnist")
 def test_cyclegan_turns_sneakers_into_ankle_boots():
     """1,000 sneakers and 1,000 ankle boots, 375 updates: a small classifier trained on the real classes (held-out

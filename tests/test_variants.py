@@ -259,7 +259,7 @@ def test_semi_supervised_classifier_learns_from_two_labels_per_class():
     assert trained > 0.95 and trained > untrained + 0.3, (untrained, trained)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=2.5)
 def test_best_remedy_config_covers_every_ring_mode(tmp_path):
     """The shipped PacGAN config on ring8, cut to a CI budget (half its updates, smaller networks, no moving
     average: an average over a trajectory that has not settled is no generator), covers all 8 modes."""

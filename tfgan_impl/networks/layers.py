@@ -104,3 +104,17 @@ class MinibatchStdDev(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "group_size": self.group_size, "epsilon": self.epsilon}
+
+
+class LatentToImageShapes:
+    """`input_shape` `(None, latent_dim)` and `output_shape` `(None, H, W, C)` of a subclassed generator of
+    `latent_dim` noise to `image_shape` images, as a functional model reports them (exports and samplers read them;
+    a subclassed `keras.Model` has no static shapes of its own)."""
+
+    @property
+    def input_shape(self):
+        return (None, self.latent_dim)
+
+    @property
+    def output_shape(self):
+        return (None, *self.image_shape)

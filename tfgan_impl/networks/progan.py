@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_impl.networks.equalized import EqualizedConv2D, EqualizedDense, PixelNormalization
-from tfgan_impl.networks.layers import MinibatchStdDev
+from tfgan_impl.networks.layers import LatentToImageShapes, MinibatchStdDev
 
 HE_GAIN = math.sqrt(2.0)  # ProGAN's weight gain before a leaky ReLU (He et al. 2015)
 
@@ -129,7 +129,7 @@ class _Progressive(keras.Model):
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
-class ProgressiveGenerator(_Progressive):
+class ProgressiveGenerator(LatentToImageShapes, _Progressive):
     """ProGAN's generator (Karras et al. 2018, Table 2): z pixel-normalized, a dense layer to 4x4 and a 3x3
     convolution; then per resolution a nearest-neighbour doubling and two 3x3 convolutions; leaky ReLU (0.2) and
     pixel-wise feature normalization (sec. 4.2) after each; a linear 1x1 "toRGB" layer per resolution. Every
@@ -169,15 +169,6 @@ class ProgressiveGenerator(_Progressive):
                                          [_conv(channels, 1, f"b{resolution}_torgb", gain=1.0)],
                                          name=f"b{resolution}_torgb"))
         self.built = True
-
-    @property
-    def input_shape(self):
-        """`(None, latent_dim)`, as a functional model reports it (exports read it)."""
-        return (None, self.latent_dim)
-
-    @property
-    def output_shape(self):
-        return (None, *self.image_shape)
 
     def call(self, z, training=False):
         lod = self._lod()

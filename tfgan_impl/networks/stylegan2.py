@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from tfgan_impl.networks.equalized import (FIR_TAPS, EqualizedConv2D, EqualizedDense, PixelNormalization, Upsample2D,
                                            bias_act, check_activation, upsample_2d)
-from tfgan_impl.networks.layers import MinibatchStdDev
+from tfgan_impl.networks.layers import LatentToImageShapes, MinibatchStdDev
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
@@ -209,7 +209,7 @@ def synthesis_network(image_shape, w_dim=512, channel_base=32768, channel_max=51
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
-class StyleGAN2Generator(keras.Model):
+class StyleGAN2Generator(LatentToImageShapes, keras.Model):
     """StyleGAN2's generator: the mapping network, w broadcast to every layer, the synthesis network
     (Karras et al. 2020), and the running mean of w that the truncation trick pulls toward (StyleGAN, sec. 3.3).
 
@@ -240,16 +240,6 @@ class StyleGAN2Generator(keras.Model):
         self.mapping = mapping_network(self.latent_dim, self.w_dim, self.mapping_layers, self.mapping_lr_multiplier)
         self.synthesis = synthesis_network(self.image_shape, self.w_dim, self.channel_base, self.channel_max, self.taps)
         self.w_average = self.add_weight(name="w_average", shape=(self.w_dim,), initializer="zeros", trainable=False)
-
-    @property
-    def input_shape(self):
-        """`(None, latent_dim)`, as a functional model reports it (exports read it)."""
-        return (None, self.latent_dim)
-
-    @property
-    def output_shape(self):
-        """`(None, H, W, C)`."""
-        return (None, *self.image_shape)
 
     def broadcast(self, w):
         """w `[batch, w_dim]` repeated for each layer: `[batch, num_ws, w_dim]`."""
