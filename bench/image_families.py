@@ -39,12 +39,18 @@ def train(config, out, seed, minutes, steps_per_epoch):
     os.makedirs(out, exist_ok=True)
     started = time.time()
     with open(os.path.join(out, "train.log"), "a") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=ROOT)
+        # A shell's background job ignores SIGINT and its children inherit that: the budget's SIGINT must reach them.
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=ROOT,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             process.wait(timeout=minutes * 60)
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGINT)
-            process.wait(timeout=600)
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:  # the run keeps its last complete epoch's checkpoint either way
+                process.kill()
+                process.wait()
     with open(os.path.join(out, "metrics.csv")) as stream:
         epochs = len(list(csv.DictReader(stream)))
     return time.time() - started, epochs
