@@ -67,13 +67,31 @@ def fashion_classifier(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(items):
-    """The slow tests first, the longest (`slow(minutes=...)`, as measured alone on 2 cores) leading: under xdist a
-    test of minutes started last would leave the other workers idle until it ends."""
-    def order(item):
-        slow = item.get_closest_marker("slow")
-        return (slow is None, -(slow.kwargs.get("minutes", 0) if slow else 0))
+    """Orders the tests for parallel runs. xdist's `worksteal` first hands each worker an equal, contiguous part of
+    this list, which the worker runs from the front while idle workers steal from the back of the others' parts:
+    the tests that take minutes (`slow(minutes=...)`, as measured alone on 2 cores) lead the parts, shared longest
+    first over the workers, so that none starts late or queues behind another. Serially: longest first."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 
-    items.sort(key=order)
+    def minutes(item):
+        slow = item.get_closest_marker("slow")
+        return slow.kwargs.get("minutes", 0) if slow else 0
+
+    longest = sorted((item for item in items if minutes(item)), key=minutes, reverse=True)
+    rest = sorted((item for item in items if not minutes(item)), key=lambda item: not item.get_closest_marker("slow"))
+    heads, loads = [[] for _ in range(workers)], [0.0] * workers
+    for item in longest:
+        worker = loads.index(min(loads))
+        heads[worker].append(item)
+        loads[worker] += minutes(item)
+    ordered, left = [], len(items)
+    for worker in range(workers):
+        size = left // (workers - worker)  # the part worksteal hands this worker
+        left -= size
+        take = max(size - len(heads[worker]), 0)
+        ordered += heads[worker] + rest[:take]
+        rest = rest[take:]
+    items[:] = ordered + rest
 
 
 def pytest_xdist_auto_num_workers(config):
