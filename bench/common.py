@@ -19,9 +19,9 @@ def default_dcgan(base_filters=32, latent_dim=100, **compile_options):
     return gan
 
 
-def random_image_batches(batch_size=128):
-    """An endless dataset of batches of 28x28x1 images in [-1, 1] (8 distinct batches, repeated)."""
-    images = np.random.default_rng(0).uniform(-1, 1, (batch_size * 8, 28, 28, 1)).astype("float32")
+def random_image_batches(batch_size=128, image_size=(28, 28)):
+    """An endless dataset of batches of `image_size` x 1 images in [-1, 1] (8 distinct batches, repeated)."""
+    images = np.random.default_rng(0).uniform(-1, 1, (batch_size * 8, *image_size, 1)).astype("float32")
     return tf.data.Dataset.from_tensor_slices(images).repeat().batch(batch_size, drop_remainder=True)
 
 

@@ -20,7 +20,6 @@ Prints one JSON object, then a one-line summary per family.
 import argparse
 import json
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -29,6 +28,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from common import machine, random_image_batches  # noqa: E402
 from tfgan_impl import builder, config as config_module  # noqa: E402
 from tfgan_impl.families import stylegan2 as stylegan2_family  # noqa: E402
 from tfgan_impl.progan import faded_reals, level_of_detail  # noqa: E402
@@ -212,8 +212,7 @@ def measure(name, steps, rounds):
     base = {"ada_target": None} if name == "stylegan2" else {}
     config = family_config(name, jit_compile=False, **base)
     batch, size = config.data.batch_size, config.data.image_size
-    images = np.random.default_rng(0).uniform(-1, 1, (batch * 8, *size, 1)).astype("float32")
-    dataset = tf.data.Dataset.from_tensor_slices(images).repeat().batch(batch, drop_remainder=True).prefetch(2)
+    dataset = random_image_batches(batch, size).prefetch(2)
     candidates = {
         "plain": lambda: plain_of(name, config, False),
         "family": lambda: build(config),
@@ -261,9 +260,7 @@ def main():
     parser.add_argument("--families", default="stylegan2,progan")
     args = parser.parse_args()
     results = {name: measure(name, args.steps, args.rounds) for name in args.families.split(",")}
-    results.update({"steps": args.steps, "rounds": args.rounds,
-                    "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-                    "tensorflow": tf.__version__, "keras": keras.__version__})
+    results.update({"steps": args.steps, "rounds": args.rounds, **machine()})
     print(json.dumps(results, indent=1))
     for name in args.families.split(","):
         result = results[name]

@@ -89,11 +89,10 @@ def train(config, run_dir, verbose="auto", strategy=None, callbacks=()):
     if strategy is None:
         strategy = distribute.make_strategy(config.train.strategy, config.train.tpu)
     was_deterministic = tf_framework_config.is_op_determinism_enabled()
-    scratch = None if distribute.is_chief(strategy) else tempfile.mkdtemp(prefix="tfgan-impl-worker-")
+    chief = distribute.is_chief(strategy)
+    scratch = None if chief else tempfile.mkdtemp(prefix="tfgan-impl-worker-")
     try:
-        if scratch is None:
-            return _train(config, run_dir, strategy, verbose, chief=True, extra_callbacks=callbacks)
-        return _train(config, scratch, strategy, verbose=0, chief=False, extra_callbacks=callbacks)
+        return _train(config, scratch or run_dir, strategy, verbose if chief else 0, chief, extra_callbacks=callbacks)
     finally:
         # Op determinism outlasting the run would silently turn XLA off for every model compiled after it.
         if not was_deterministic:
