@@ -1,4 +1,4 @@
-"""Benchmark: the StyleGAN2 and progressive-growing train steps against plain single-function Keras steps.
+"""Benchmark: the StyleGAN2, progressive-growing and BigGAN train steps against plain single-function Keras steps.
 
 Each family's model is built from its shipped config (32x32 Fashion-MNIST networks, the config's batch) and timed
 by `fit` against a hand-written `train_step` that does the same arithmetic on networks of the same config in one
@@ -9,11 +9,14 @@ function, as a user would write it from the papers:
     average. ADA is off in both (the plain step has no augmentation); its cost is reported on its own.
   ProGAN (Karras et al. 2018): the level of detail of the images seen, faded reals, WGAN-GP with the drift term,
     the generator's moving average.
+  BigGAN (Brock et al. 2019): `d_steps` hinge-loss discriminator steps, each on its own labelled real batch, then
+    a hinge generator step with the orthogonal regularization of every weight matrix but the class embedding,
+    the generator's moving average.
 Rounds interleave the models and span a multiple of every lazy interval; ratios are plain time over family time
 (above 1: the family's step is the faster) by median wall clock, fastest round and CPU time. Each family is also
 timed with XLA (`jit_compile=True`); a model that fails to compile is reported, not fatal.
 
-    python bench/family_steps.py [--steps 32] [--rounds 5] [--families stylegan2,progan]
+    python bench/family_steps.py [--steps 32] [--rounds 5] [--families stylegan2,progan,biggan] [--xla ...]
 
 Prints one JSON object, then a one-line summary per family.
 """
@@ -30,11 +33,14 @@ import tensorflow as tf  # noqa: E402
 
 from common import machine, random_image_batches  # noqa: E402
 from tfgan_impl import builder, config as config_module  # noqa: E402
+from tfgan_impl.biggan import orthogonal_regularization  # noqa: E402
 from tfgan_impl.families import stylegan2 as stylegan2_family  # noqa: E402
 from tfgan_impl.progan import faded_reals, level_of_detail  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-CONFIGS = {"stylegan2": "stylegan2_fashion_mnist.yaml", "progan": "progan_fashion_mnist.yaml"}
+CONFIGS = {"stylegan2": "stylegan2_fashion_mnist.yaml", "progan": "progan_fashion_mnist.yaml",
+           "biggan": "biggan_fashion_mnist.yaml"}
+NUM_CLASSES = 10  # BigGAN's, as Fashion-MNIST's
 
 
 def ema_update(average, network, decay):
@@ -171,6 +177,47 @@ class PlainProGAN(keras.Model):
         return {"d_loss": d_loss, "g_loss": g_loss}
 
 
+class PlainBigGAN(keras.Model):
+    """BigGAN's training step written out in one function; a batch holds the `d_steps` real batches of a step."""
+
+    def __init__(self, generator, discriminator, latent_dim, d_steps, beta, ema_decay):
+        super().__init__()
+        self.generator, self.discriminator, self.latent_dim = generator, discriminator, latent_dim
+        self.d_steps, self.beta, self.ema_decay = d_steps, beta, ema_decay
+        self.average = keras.models.clone_model(generator)
+        self.average.set_weights(generator.get_weights())
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+    def train_step(self, data):
+        g, d = self.generator, self.discriminator
+        images, labels = data
+        reals, classes = tf.split(images, self.d_steps), tf.split(labels, self.d_steps)
+        batch = tf.shape(reals[0])[0]
+        for real, label in zip(reals, classes):
+            fake = tf.stop_gradient(g([tf.random.normal([batch, self.latent_dim]), label], training=True))
+            with tf.GradientTape() as tape:
+                d_loss = (tf.reduce_mean(tf.nn.relu(1.0 - d([real, label], training=True)))
+                          + tf.reduce_mean(tf.nn.relu(1.0 + d([fake, label], training=True))))
+            self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d.trainable_variables),
+                                                 d.trainable_variables))
+        kernels = [v for v in g.trainable_variables if len(v.shape) >= 2 and v.name != "embeddings"]
+        with tf.GradientTape() as tape:
+            fake = g([tf.random.normal([batch, self.latent_dim]), classes[-1]], training=True)
+            g_loss = -tf.reduce_mean(d([fake, classes[-1]], training=True)) + orthogonal_regularization(kernels,
+                                                                                                       self.beta)
+        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g.trainable_variables), g.trainable_variables))
+        ema_update(self.average, g, self.ema_decay)
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+
+def labelled(dataset):
+    """Batches of images with class ids, as conditional models train on."""
+    return dataset.map(lambda images: (images, tf.range(tf.shape(images)[0]) % NUM_CLASSES))
+
+
 def family_config(name, **train):
     config = config_module.load(os.path.join(ROOT, "configs", CONFIGS[name])).to_dict()
     config["train"].update(train)
@@ -179,7 +226,8 @@ def family_config(name, **train):
 
 def build(config):
     keras.utils.set_random_seed(config.seed)
-    model = builder.build_model(config, {"sample_shape": [*config.data.image_size, 1], "num_classes": None})
+    num_classes = NUM_CLASSES if config.model.type == "biggan" else None
+    model = builder.build_model(config, {"sample_shape": [*config.data.image_size, 1], "num_classes": num_classes})
     return builder.compile_model(model, config)
 
 
@@ -192,6 +240,9 @@ def plain_of(name, config, jit_compile):
                                options.r1_gamma, options.r1_interval, options.pl_weight, options.pl_interval,
                                options.pl_batch_shrink, options.pl_decay, options.w_average_beta,
                                stylegan2_family.ema_decay(config))
+    elif name == "biggan":
+        plain = PlainBigGAN(model.generator, model.discriminator, config.model.latent_dim, config.train.d_steps,
+                            options.orthogonal_regularization, options.ema_decay)
     else:
         penalties = config.train.penalties
         plain = PlainProGAN(model.generator, model.discriminator, config.model.latent_dim, model.max_lod,
@@ -208,17 +259,22 @@ def timed_fit(model, dataset, steps):
     return time.perf_counter() - start, time.process_time() - cpu_start
 
 
-def measure(name, steps, rounds):
+def measure(name, steps, rounds, xla=True):
     base = {"ada_target": None} if name == "stylegan2" else {}
     config = family_config(name, jit_compile=False, **base)
     batch, size = config.data.batch_size, config.data.image_size
     dataset = random_image_batches(batch, size).prefetch(2)
+    plain_dataset = dataset
+    if name == "biggan":  # the plain step takes a step's d_steps real batches as one
+        dataset = labelled(random_image_batches(batch, size)).prefetch(2)
+        plain_dataset = labelled(random_image_batches(batch * config.train.d_steps, size)).prefetch(2)
     candidates = {
         "plain": lambda: plain_of(name, config, False),
         "family": lambda: build(config),
-        "plain_xla": lambda: plain_of(name, config, True),
-        "family_xla": lambda: build(family_config(name, jit_compile=True, **base)),
     }
+    if xla:
+        candidates["plain_xla"] = lambda: plain_of(name, config, True)
+        candidates["family_xla"] = lambda: build(family_config(name, jit_compile=True, **base))
     if name == "stylegan2":
         candidates["family_ada"] = lambda: build(family_config(name, jit_compile=False))
     models, failures, warmup = {}, {}, {}
@@ -226,7 +282,8 @@ def measure(name, steps, rounds):
         try:
             model = make()
             started = time.perf_counter()
-            timed_fit(model, dataset, 2 * steps)  # traces (or compiles) and passes every lazy phase
+            timed_fit(model, plain_dataset if key.startswith("plain") else dataset, 2 * steps)  # traces, and
+            # passes every lazy phase
             warmup[key] = round(time.perf_counter() - started, 1)
             models[key] = model
         except Exception as error:  # a model XLA cannot compile is a finding, not the end of the benchmark
@@ -234,7 +291,7 @@ def measure(name, steps, rounds):
     wall, cpu = {key: [] for key in models}, {key: [] for key in models}
     for _ in range(rounds):
         for key, model in models.items():
-            seconds, cpu_seconds = timed_fit(model, dataset, steps)
+            seconds, cpu_seconds = timed_fit(model, plain_dataset if key.startswith("plain") else dataset, steps)
             wall[key].append(seconds)
             cpu[key].append(cpu_seconds)
     result = {"batch_size": batch, "image_size": size, "warmup_seconds": warmup, "failures": failures,
@@ -257,9 +314,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=32, help="steps per round (a multiple of 16: every interval)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--families", default="stylegan2,progan")
+    parser.add_argument("--families", default="stylegan2,progan,biggan")
+    parser.add_argument("--xla", default="stylegan2,progan",
+                        help="families also timed with XLA (BigGAN's XLA step took 38 s against 0.9 s without)")
     args = parser.parse_args()
-    results = {name: measure(name, args.steps, args.rounds) for name in args.families.split(",")}
+    results = {name: measure(name, args.steps, args.rounds, xla=name in args.xla.split(","))
+               for name in args.families.split(",")}
     results.update({"steps": args.steps, "rounds": args.rounds, **machine()})
     print(json.dumps(results, indent=1))
     for name in args.families.split(","):

@@ -67,15 +67,21 @@ def score(run_dir, classifier):
     return figures
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("configs", nargs="*", default=DEFAULT_CONFIGS)
+def parse_arguments(description, default_configs, out_name):
+    """The arguments of a budgeted comparison of configs (this script's and `conditional_families.py`'s)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("configs", nargs="*", default=default_configs)
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--steps-per-epoch", type=int, default=100)
-    parser.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "image_families"))
-    args = parser.parse_args()
+    parser.add_argument("--out", default=os.path.join(ROOT, "bench", "out", out_name))
+    return parser.parse_args()
+
+
+def train_all(args):
+    """Trains every config with every seed, `args.jobs` at a time; returns `[(config, seed, run_dir)]`, the
+    `(seconds, epochs)` of each, and the path of the domain classifier (trained once, 3 epochs)."""
     seeds = [int(seed) for seed in args.seeds.split(",")]
     runs = [(config, seed, os.path.join(args.out, os.path.splitext(os.path.basename(config))[0], f"seed{seed}"))
             for config in args.configs for seed in seeds]
@@ -89,6 +95,12 @@ def main():
         model, accuracy = classifiers.train_classifier("fashion_mnist", epochs=3)
         model.save(classifier)
         print(f"domain classifier: test accuracy {accuracy:.4f}")
+    return runs, trained, classifier
+
+
+def main():
+    args = parse_arguments(__doc__.splitlines()[0], DEFAULT_CONFIGS, "image_families")
+    runs, trained, classifier = train_all(args)
     print(f"{args.minutes:g} minutes of training each, {args.jobs} runs at a time (one thread each); "
           "10,000 samples at 32x32 against the test split")
     print("config | seed | epochs | steps | FCD | KCD | precision | recall")

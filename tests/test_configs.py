@@ -28,6 +28,8 @@ def shrunk(path):
             network["hidden_units"] = [8]
         elif network["name"] == "progan":
             network.update(channel_base=32, channel_max=8)
+        elif network["name"] == "biggan":
+            network["channels"] = 8  # self-attention needs 8 channels or more wherever it sits
         elif network["name"] == "stylegan2":
             network.update(channel_base=32, channel_max=8, **({"w_dim": 8, "mapping_layers": 1}
                                                               if kind == "generator" else {}))
@@ -66,7 +68,7 @@ def test_config_trains_and_samples(path, tmp_path):
         images = np.random.default_rng(0).random((2, *reloaded.generator.input_shape[1:])).astype(np.float32)
         np.testing.assert_allclose(reloaded.translate(images), gan.translate(images), atol=1e-5)
         return
-    labels = [0, 1] if config.model.type in ("cgan", "acgan") else None
+    labels = [0, 1] if config.model.type in ("cgan", "acgan", "biggan") else None
     out = str(tmp_path / "samples.npy")
     count = sampling.write_samples(reloaded, 3, 0, out, labels=labels)
     samples = np.load(out)

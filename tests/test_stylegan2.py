@@ -190,7 +190,7 @@ def test_samples_with_truncation_collapse_to_the_mean_image_at_psi_zero(tmp_path
     sampling.write_samples(model, 4, 0, str(tmp_path / "plain.npy"), truncation=1.0)
     np.testing.assert_allclose(np.load(tmp_path / "plain.npy"), model.generate(4, seed=0), atol=1e-6)
     plain_gan = GAN(model.generator, model.discriminator, 8)
-    with pytest.raises(UserError, match=r"--truncation: this run's model \(GAN\) has no mean w"):
+    with pytest.raises(UserError, match=r"--truncation: this run's model \(GAN\) has no truncation trick"):
         sampling.write_samples(plain_gan, 4, 0, str(tmp_path / "x.npy"), truncation=0.5)
 
 

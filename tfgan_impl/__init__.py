@@ -13,7 +13,7 @@ _SUBMODULES = ("augment", "builder", "callbacks", "checkpoints", "conditional", 
                "sampling", "semi_supervised", "training")
 _MODELS = {"GAN": "gan", "ConditionalGAN": "conditional", "ACGAN": "conditional",
            "SemiSupervisedGAN": "semi_supervised", "StyleGAN2": "stylegan2",
-           "ProgressiveGAN": "progan"}
+           "ProgressiveGAN": "progan", "BigGAN": "biggan"}
 __all__ = [*_MODELS, *_SUBMODULES, "__version__"]
 
 

@@ -202,8 +202,9 @@ def make_parser():
     sample.add_argument("--interpolate", nargs="?", const="slerp", choices=("slerp", "linear"),
                         help="draw --num rows of --steps samples along paths between random latents (default slerp)")
     sample.add_argument("--steps", type=int, default=8, help="samples per interpolation path")
-    sample.add_argument("--truncation", type=float, metavar="PSI",
-                        help="runs with a mean w (stylegan2): the truncation trick's psi (1: none, 0: the mean image)")
+    sample.add_argument("--truncation", type=float, metavar="VALUE",
+                        help="the truncation trick: stylegan2's psi (1: none, 0: the mean image), biggan's threshold "
+                             "on |z| (values beyond it resampled)")
     sample.add_argument("--mix", type=int, metavar="LAYER",
                         help="style-mixing runs (stylegan2): a grid of --num sources by --num destinations, each "
                              "cell the source's layers before LAYER and the destination's from it on")

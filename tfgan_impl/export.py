@@ -157,6 +157,8 @@ class ConditionalGeneratorModule(GeneratorModule):
                 tf.TensorSpec([], tf.int32, name="num"), tf.TensorSpec([], tf.int64, name="seed"),
                 tf.TensorSpec([], tf.int32, name="label")),
             "metadata": self.metadata.get_concrete_function(),
+            **{name: function.get_concrete_function(*self._model_specs[name])
+               for name, function in self.model_functions.items()},
         }
 
 

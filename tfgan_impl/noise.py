@@ -75,3 +75,37 @@ def latent_vectors(num, latent_dim, seed=0, chunk=0, distribution="normal"):
     """
     return draw_latents(tf.stack([num, latent_dim]) if tf.is_tensor(num) else [int(num), latent_dim],
                         tf.stack([tf.cast(seed, tf.int64), tf.cast(chunk, tf.int64)]), distribution)
+
+
+def truncate_latents(z, threshold):
+    """BigGAN's truncation trick (Brock et al. 2019, sec. 3.1): every value of z ~ N(0, I) beyond `threshold` in
+    magnitude is resampled until it falls inside; values inside are kept.
+
+    A value redrawn until it lands in [-t, t] is a draw of N(0, 1) truncated to [-t, t]. That draw is made in one
+    pass by the inverse CDF from the value's own tail probability (uniform on (0, 1) for a value beyond t, and
+    independent of every other value), so the result has exactly the truncated normal distribution, needs no seed
+    or loop, and the same z gives the same truncated z in a batch of any size, in Python and in exports.
+
+    Args:
+        z: latent vectors drawn from N(0, I), float32 `[batch, latent_dim]`.
+        threshold: t > 0, a float or float scalar tensor.
+
+    Returns:
+        float32 tensor of z's shape with every value in [-t, t].
+    """
+    z = tf.convert_to_tensor(z, tf.float32)
+    threshold = tf.cast(threshold, tf.float64)
+    with tf.control_dependencies([tf.debugging.assert_positive(threshold, message="threshold must be positive")]):
+        values = tf.cast(z, tf.float64)
+    sqrt_half = 0.5 ** 0.5
+
+    def upper_tail(x):  # 1 - Phi(x), accurate far out in the tail
+        return 0.5 * tf.math.erfc(x * sqrt_half)
+
+    tail = upper_tail(threshold)
+    beyond = tf.abs(values) > threshold
+    # The tail probability of |z| beyond t, rescaled to (0, 1): uniform for a value beyond t.
+    uniform = tf.where(beyond, 1.0 - upper_tail(tf.abs(values)) / tail, 0.5)
+    redrawn = tf.math.ndtri(tail + uniform * (1.0 - 2.0 * tail))
+    redrawn = tf.clip_by_value(redrawn, -threshold, threshold)  # rounding at the ends of the inverse CDF
+    return tf.cast(tf.where(beyond, redrawn, values), tf.float32)

@@ -31,8 +31,8 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, 
         labels: class ids of a conditional GAN; by default conditional GANs draw all classes in turn.
         interpolate: `None`, `"slerp"` or `"linear"`: rows of `steps` samples along paths between random z.
         steps: samples per interpolation path.
-        truncation: psi of the truncation trick, for models that offer it (`truncated(z, psi)`, StyleGAN's
-            sec. 3.3): samples from w pulled toward the mean w; 1 is none.
+        truncation: the truncation trick's value, for models that offer it (`truncated(z, value[, labels])`):
+            StyleGAN's psi (sec. 3.3; w pulled toward the mean w, 1 is none), BigGAN's threshold on |z| (sec. 3.1).
         mix: a crossover layer, for models that mix styles (`mixed(z_a, z_b, crossover)`): the grid of StyleGAN's
             fig. 3, `num` sources along the top, `num` destinations down the left, and in cell (i, j) the layers
             before `mix` from source j's latent (coarse styles, for a small `mix`), the rest from destination i's.
@@ -48,11 +48,16 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, 
         samples, columns = _style_mixing_grid(gan, num, seed, mix, truncation, interpolate, labels), num + 1
     elif truncation is not None:
         if not hasattr(gan, "truncated"):
-            raise UserError(f"--truncation: this run's model ({type(gan).__name__}) has no mean w to truncate toward")
-        if interpolate is not None or labels is not None:
-            raise UserError("--truncation: draws plain samples; it does not combine with --interpolate or --labels")
-        z = gan.latents(num, seed=seed)
-        samples = np.asarray(ranges.to_unit_interval(gan.truncated(z, float(truncation)), gan.output_range))
+            raise UserError(f"--truncation: this run's model ({type(gan).__name__}) has no truncation trick")
+        if interpolate is not None:
+            raise UserError("--truncation: draws plain samples; it does not combine with --interpolate")
+        if gan.num_classes is None:
+            samples = gan.truncated(gan.latents(num, seed=seed), float(truncation))
+        else:  # a row of `num` samples per listed class, or the classes in turn
+            row_labels = np.repeat(labels, num) if labels is not None else np.arange(num) % gan.num_classes
+            columns = num if labels is not None else None
+            samples = gan.truncated(gan.latents(len(row_labels), seed=seed), float(truncation), labels=row_labels)
+        samples = np.asarray(ranges.to_unit_interval(np.asarray(samples, np.float32), gan.output_range))
     elif interpolate is not None:
         if steps < 2:
             raise UserError(f"--steps: an interpolation needs at least 2 steps, got {steps}")

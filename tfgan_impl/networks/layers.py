@@ -118,3 +118,19 @@ class LatentToImageShapes:
     @property
     def output_shape(self):
         return (None, *self.image_shape)
+
+
+@keras.saving.register_keras_serializable(package="tfgan_impl")
+class NearestUpSampling2D(keras.layers.Layer):
+    """2x nearest-neighbour up-sampling (each pixel becomes a 2x2 block) by a broadcast and a reshape, which keep
+    every shape static. Keras's `UpSampling2D` repeats, which TFLite's converter cannot follow (its convolutions
+    then need TF Select ops), and `tf.image.resize`'s gradient has no XLA kernel on CPU."""
+
+    def call(self, x):
+        height, width, channels = x.shape[1:]
+        blocks = x[:, :, None, :, None, :] * keras.ops.ones((1, 1, 2, 1, 2, 1), dtype=x.dtype)
+        return keras.ops.reshape(blocks, (-1, 2 * height, 2 * width, channels))
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        return (batch, 2 * height, 2 * width, channels)
