@@ -30,10 +30,14 @@ def shrunk(path):
             network.update(channel_base=32, channel_max=8)
         elif network["name"] == "biggan":
             network["channels"] = 8  # self-attention needs 8 channels or more wherever it sits
+            if max(mapping["data"].get("image_size") or [0]) > 32:  # the 128x128 networks: their own test builds them
+                network["attention"] = [16]
         elif network["name"] == "stylegan2":
             network.update(channel_base=32, channel_max=8, **({"w_dim": 8, "mapping_layers": 1}
                                                               if kind == "generator" else {}))
     data = mapping["data"]
+    if mapping["model"]["generator"]["name"] == "biggan" and max(data.get("image_size") or [0]) > 32:
+        data["image_size"] = [32, 32]
     online = data["source"] == "mnist" or data["source"].startswith("tfds:")
     data["source"] = "fashion_mnist" if online else data["source"]
     data["split"] = "train[:256]"
