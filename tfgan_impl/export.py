@@ -108,16 +108,17 @@ class GeneratorModule(_ExportModule):
         z = self._noise_from_seed(num, seed)
         return self._to_outputs(self.generator(z, training=False))
 
+    def sampling_signatures(self):
+        """`serving_default` and `sample`; the other signatures are the same for every noise model."""
+        return {"serving_default": self.generate_from_noise.get_concrete_function(
+                    tf.TensorSpec([None, None], tf.float32, name="z")),
+                "sample": self.generate_from_seed.get_concrete_function(
+                    tf.TensorSpec([], tf.int32, name="num"), tf.TensorSpec([], tf.int64, name="seed"))}
+
     def signatures(self):
-        return {
-            "serving_default": self.generate_from_noise.get_concrete_function(
-                tf.TensorSpec([None, None], tf.float32, name="z")),
-            "sample": self.generate_from_seed.get_concrete_function(
-                tf.TensorSpec([], tf.int32, name="num"), tf.TensorSpec([], tf.int64, name="seed")),
-            "metadata": self.metadata.get_concrete_function(),
-            **{name: function.get_concrete_function(*self._model_specs[name])
-               for name, function in self.model_functions.items()},
-        }
+        return {**self.sampling_signatures(), "metadata": self.metadata.get_concrete_function(),
+                **{name: function.get_concrete_function(*self._model_specs[name])
+                   for name, function in self.model_functions.items()}}
 
 
 class ConditionalGeneratorModule(GeneratorModule):
@@ -149,17 +150,12 @@ class ConditionalGeneratorModule(GeneratorModule):
         labels = self._checked_labels(tf.fill(tf.shape(z)[:1], label))
         return self._to_outputs(self.generator([z, labels], training=False))
 
-    def signatures(self):
-        return {
-            "serving_default": self.generate_from_noise_and_labels.get_concrete_function(
-                tf.TensorSpec([None, None], tf.float32, name="z"), tf.TensorSpec([None], tf.int32, name="labels")),
-            "sample": self.generate_class_from_seed.get_concrete_function(
-                tf.TensorSpec([], tf.int32, name="num"), tf.TensorSpec([], tf.int64, name="seed"),
-                tf.TensorSpec([], tf.int32, name="label")),
-            "metadata": self.metadata.get_concrete_function(),
-            **{name: function.get_concrete_function(*self._model_specs[name])
-               for name, function in self.model_functions.items()},
-        }
+    def sampling_signatures(self):
+        return {"serving_default": self.generate_from_noise_and_labels.get_concrete_function(
+                    tf.TensorSpec([None, None], tf.float32, name="z"), tf.TensorSpec([None], tf.int32, name="labels")),
+                "sample": self.generate_class_from_seed.get_concrete_function(
+                    tf.TensorSpec([], tf.int32, name="num"), tf.TensorSpec([], tf.int64, name="seed"),
+                    tf.TensorSpec([], tf.int32, name="label"))}
 
 
 class TranslatorModule(_ExportModule):
