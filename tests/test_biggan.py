@@ -10,7 +10,8 @@ import pytest
 import tensorflow as tf
 
 from tfgan_impl import config as config_module
-from tfgan_impl import export, networks, noise, rundir, sampling, training
+from tests.conftest import FASHION_MNIST_DIR
+from tfgan_impl import builder, evaluation, export, families, networks, noise, rundir, sampling, training
 from tfgan_impl.biggan import BigGAN, orthogonal_regularization
 from tfgan_impl.errors import ConfigError
 from tfgan_impl.networks import biggan as biggan_networks
@@ -20,6 +21,8 @@ RNG = np.random.default_rng(0)
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
 CONFIG = os.path.join(CONFIGS, "biggan_fashion_mnist.yaml")
 NUM_CLASSES = 3
+needs_fashion_mnist = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
+                                         reason=f"Fashion-MNIST is not installed at {FASHION_MNIST_DIR}")
 
 
 def tiny_networks(seed=0):
@@ -316,3 +319,28 @@ def test_a_resumed_run_ends_with_the_uninterrupted_weights(tmp_path, image_npz):
     for x, y in zip(a.weights, b.weights):
         np.testing.assert_array_equal(x.numpy(), y.numpy())
     np.testing.assert_allclose(a.generate(4, seed=2), b.generate(4, seed=2), atol=1e-6)
+
+
+@pytest.mark.slow(minutes=5)
+@needs_fashion_mnist
+def test_samples_of_each_requested_class_are_recognized_as_that_class_after_a_short_run(fashion_classifier, tmp_path):
+    """The shipped config narrowed (ch 4: 16 channels) and cut to 1,000 steps of batch 32: the domain classifier
+    recognizes the moving-average generator's samples (standing statistics) of each requested class as that
+    class far above chance (0.1), and the intra-class FCD falls far below the untrained generator's. Measured
+    (2026-12-02): class accuracy 0.104 untrained, 0.537 after (per class 0.05-0.83), intra-class FCD 100.1 and
+    27.9 (6.2 minutes alone on 2 cores). A calibration run without orthogonal regularization, evaluated every 100
+    steps: accuracy 0.10 at step 200, 0.27 at 700, 0.50 at 1,000."""
+    config = config_module.load(CONFIG, ["model.generator.channels=4", "model.discriminator.channels=4",
+                                         "train.epochs=5", "train.steps_per_epoch=200", "train.sample_every=5",
+                                         "train.health=off"])  # the health check re-estimates standing statistics
+
+    def fidelity(model):
+        return evaluation.class_fidelity(model, fashion_classifier[0], "fashion_mnist", num_per_class=100, seed=1,
+                                         image_size=[32, 32])
+
+    keras.utils.set_random_seed(0)
+    training_data = families.get("biggan").training_data(config)
+    before = fidelity(builder.build_model(config, training_data.info, training_data.extras))
+    after = fidelity(training.train(config, str(tmp_path / "run"), verbose=0))
+    assert after["class_accuracy"] > 0.3, (before, after)
+    assert after["intra_fcd"] < 0.5 * before["intra_fcd"], (before, after)

@@ -105,6 +105,17 @@ def test_overrides_reach_any_value(tmp_path):
         config_module.load(path, ["train.d_steps"])
 
 
+def test_values_read_as_yaml_1_2_in_files_and_overrides(tmp_path):
+    # PyYAML's YAML 1.1 reads 2e-4 as a string, which an optimizer then refuses, and off as false.
+    path = write(tmp_path, "train: {d_optimizer: {name: adam, learning_rate: 4e-4}}")
+    config = config_module.load(path, ["train.g_optimizer.learning_rate=2e-4", "train.g_optimizer.name=adam"])
+    assert config.train.d_optimizer["learning_rate"] == 4e-4 and config.train.g_optimizer["learning_rate"] == 2e-4
+    assert config_module.apply_overrides({}, ["a.b=1e", "a.c=12"]) == {"a": {"b": "1e", "c": 12}}
+    assert config_module.load(path, ["train.health=off"]).train.health == "off"
+    assert config_module.apply_overrides({}, ["a.b=yes", "a.c=true", "a.d=False"]) == {"a": {"b": "yes", "c": True,
+                                                                                             "d": False}}
+
+
 def test_defaults_round_trip_through_yaml(tmp_path):
     config = config_module.from_dict({"train": {"d_steps": 2}})
     config_module.dump(config, str(tmp_path / "out.yaml"))

@@ -8,6 +8,7 @@ naming the key and what is allowed.
 """
 import dataclasses
 import inspect
+import re
 import typing
 
 import yaml
@@ -25,6 +26,29 @@ _FORMER_SHARED_KEYS = {
     "train": {"class_loss_weight": 1.0, "supervised_weight": 1.0, "l1_weight": 100.0, "cycle_weight": 10.0,
               "identity_weight": 0.5, "pool_size": 50},
 }
+
+
+class _Loader(yaml.SafeLoader):
+    """`yaml.SafeLoader` reading numbers and booleans as YAML 1.2 does: PyYAML follows YAML 1.1, where `2e-4` (no
+    dot) is a string and `off`, `on`, `yes`, `no` are booleans, so `learning_rate: 2e-4` would be a string and
+    `health: off` the boolean false."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in ("tag:yaml.org,2002:float",
+                                                                       "tag:yaml.org,2002:bool")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)"
+               r"|\.[0-9_]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+
+
+def _load_yaml(stream):
+    return yaml.load(stream, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
 
 
 @dataclasses.dataclass
@@ -290,7 +314,7 @@ def apply_overrides(mapping, overrides):
         if not separator or not key:
             raise ConfigError(f"--set {override!r}: expected section.key=value")
         try:
-            value = yaml.safe_load(text)
+            value = _load_yaml(text)
         except yaml.YAMLError:
             raise ConfigError(f"--set {override!r}: the value is not valid YAML") from None
         if not isinstance(mapping, dict):
@@ -307,7 +331,7 @@ def apply_overrides(mapping, overrides):
 
 
 def read(path, overrides=()):
-    """Reads a YAML config file (with `yaml.safe_load`) and applies overrides, without validating it.
+    """Reads a YAML config file (YAML 1.2 floats: `2e-4` is a number) and applies overrides, without validating it.
 
     Validation builds optimizers, which starts TensorFlow; a multi-worker or TPU strategy must be created before
     that, from the raw `train.strategy` this returns.
@@ -320,7 +344,7 @@ def read(path, overrides=()):
     """
     try:
         with open(path, encoding="utf-8") as stream:
-            mapping = yaml.safe_load(stream)
+            mapping = _load_yaml(stream)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -336,7 +360,7 @@ def read(path, overrides=()):
 
 
 def load(path, overrides=()):
-    """Reads a YAML config file (with `yaml.safe_load`), applies overrides and validates it.
+    """Reads a YAML config file (YAML 1.2 floats: `2e-4` is a number), applies overrides and validates it.
 
     Args:
         path: the YAML file.
