@@ -17,6 +17,8 @@ FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 # Tests on the real data skip on a developer machine without it; in CI (which installs it) that is an error.
 if os.environ.get("CI") and not os.path.isdir(FASHION_MNIST_DIR):
     raise RuntimeError(f"CI needs {FASHION_MNIST_DIR}: apt-get install dataset-fashion-mnist (scripts/setup.sh does)")
+needs_fashion_mnist = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
+                                         reason="apt-get install dataset-fashion-mnist")
 
 # MNIST's IDX files, beside the repository in the team's work tree (../shared/datasets/mnist) or where
 # TFGAN_MNIST_DIR says; a user's clone has neither and skips the tests that need it, CI must run them.

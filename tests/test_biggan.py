@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from tfgan_impl import config as config_module
-from tests.conftest import FASHION_MNIST_DIR
+from tests.conftest import needs_fashion_mnist
 from tfgan_impl import builder, evaluation, export, families, networks, noise, rundir, sampling, training
 from tfgan_impl.biggan import BigGAN, orthogonal_regularization
 from tfgan_impl.errors import ConfigError
@@ -21,8 +21,6 @@ RNG = np.random.default_rng(0)
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
 CONFIG = os.path.join(CONFIGS, "biggan_fashion_mnist.yaml")
 NUM_CLASSES = 3
-needs_fashion_mnist = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
-                                         reason=f"Fashion-MNIST is not installed at {FASHION_MNIST_DIR}")
 
 
 def tiny_networks(seed=0):

@@ -7,13 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import FASHION_MNIST_DIR
+from tests.conftest import FASHION_MNIST_DIR, needs_fashion_mnist
 from tfgan_impl import GAN, callbacks, cli, data, evaluation, networks
 from tfgan_impl.errors import UserError
 from tfgan_impl.metrics import classifier as classifiers
 
-needs_fashion_mnist = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
-                                         reason="apt-get install dataset-fashion-mnist")
 
 
 @pytest.mark.slow

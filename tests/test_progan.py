@@ -10,15 +10,13 @@ import tensorflow as tf
 from tensorflow.python.framework import config as tf_framework_config
 
 from tfgan_impl import config as config_module
-from tests.conftest import FASHION_MNIST_DIR
+from tests.conftest import needs_fashion_mnist
 from tfgan_impl import builder, distribute, evaluation, export, families, penalties, rundir, training
 from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.networks import progan as networks
 from tfgan_impl.progan import ProgressiveGAN, faded_reals, level_of_detail
 
 RNG = np.random.default_rng(0)
-needs_fashion_mnist = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
-                                         reason="apt-get install dataset-fashion-mnist")
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "progan_fashion_mnist.yaml")
 
 
