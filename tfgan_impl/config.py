@@ -331,7 +331,8 @@ def apply_overrides(mapping, overrides):
 
 
 def read(path, overrides=()):
-    """Reads a YAML config file (as YAML 1.2: `2e-4` is a number, `off` a string) and applies overrides, without validating it.
+    """Reads a YAML config file (as YAML 1.2: `2e-4` is a number, `off` a string) and applies overrides, without
+    validating it.
 
     Validation builds optimizers, which starts TensorFlow; a multi-worker or TPU strategy must be created before
     that, from the raw `train.strategy` this returns.
@@ -360,7 +361,8 @@ def read(path, overrides=()):
 
 
 def load(path, overrides=()):
-    """Reads a YAML config file (as YAML 1.2: `2e-4` is a number, `off` a string), applies overrides and validates it.
+    """Reads a YAML config file (as YAML 1.2: `2e-4` is a number, `off` a string), applies overrides and validates
+    it.
 
     Args:
         path: the YAML file.
