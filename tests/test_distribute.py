@@ -198,6 +198,14 @@ def test_synchronized_batch_norm_makes_two_replicas_match_one_device():
     assert max_difference(single, per_replica) > 100 * max_difference(single, synchronized)
 
 
+def test_several_discriminator_steps_under_mirrored_strategy_match_one_device():
+    """Each of a step's discriminator updates (`d_steps`) is traced per replica and reduced across them."""
+    single = train_dcgan(tf.distribute.get_strategy(), synchronized=True, d_steps=2)
+    two = train_dcgan(mirrored(), synchronized=True, d_steps=2)
+    assert max_difference(single, two) < 1e-4
+    assert max_difference(single, train_dcgan(tf.distribute.get_strategy(), synchronized=True)) > 1e-3
+
+
 def test_steps_per_execution_under_mirrored_strategy_takes_the_same_steps():
     strategy = mirrored()
     one = train_dcgan(strategy, steps_per_execution=1)

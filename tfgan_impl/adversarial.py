@@ -216,8 +216,11 @@ class AdversarialModel(keras.Model):
         # Not under mirrored strategies, where a nested function may not hold a loss's cross-replica all-reduce
         # ("merge_call called while defining a new graph"), except for XLA: it compiles one device's program and
         # (on CPU) no collectives, so there it compiles each replica's forward and backward pass, and the
-        # optimizers' cross-replica update runs outside it.
-        if self.run_eagerly or (self._mirrored and not self._xla_per_replica):
+        # optimizers' cross-replica update runs outside it. Nor inside a whole-step XLA program: there a nested
+        # function call made TF2XLA take the batch and the variables as compile-time constants, and with Adam it
+        # recompiled every step (BigGAN: 40 s a step instead of 0.05).
+        whole_step_xla = bool(self.jit_compile) and not self._xla_per_replica
+        if self.run_eagerly or whole_step_xla or (self._mirrored and not self._xla_per_replica):
             return self._gradients_function(phase)
         if phase.name not in self._phase_functions:
             self._phase_functions[phase.name] = tf.function(self._gradients_function(phase),
