@@ -5,9 +5,10 @@ heuristic r_t = E[sign(D(x_real))] that moves p toward a target (sec. 3).
 
 Every transformation is differentiable with respect to the images, so the discriminator's augmented view of
 generated images passes gradients to the generator. The geometric ones compose into one 3x3 matrix per image and
-one bilinear resampling with reflected borders (`tf.raw_ops.ImageProjectiveTransformV3`); the color ones into one
-4x4 matrix on (r, g, b, 1). Unlike the official code, the resampling is not anti-aliased (no up-sampling by 2
-with a wavelet filter around it): cheaper on CPU, slightly blurrier rotations and scalings.
+one bilinear resampling with reflected borders (`resample`: `tf.raw_ops.ImageProjectiveTransformV3`'s arithmetic,
+compilable by XLA); the color ones into one 4x4 matrix on (r, g, b, 1). Unlike the official code, the resampling
+is not anti-aliased (no up-sampling by 2 with a wavelet filter around it): cheaper on CPU, slightly blurrier
+rotations and scalings.
 """
 import math
 
@@ -154,6 +155,50 @@ def _rotation_about(axis, theta):
         [zero, zero, zero, one]])
 
 
+def _reflect(coordinates, size):
+    """`ImageProjectiveTransformV3`'s REFLECT map of coordinates onto [0, size - 1]: (d c b a | a b c d | d c b a)."""
+    if size <= 1:
+        return tf.zeros_like(coordinates)
+    period = 2.0 * size
+    below = period * tf.math.floor(-coordinates / period) + coordinates  # in (-period, 0] for negative values
+    below = tf.where(below < -size, below + period, -below - 1.0)
+    above = coordinates - period * tf.math.floor(coordinates / period)  # in [0, period) for positive values
+    above = tf.where(above >= size, period - above - 1.0, above)
+    mapped = tf.where(coordinates < 0, below, tf.where(coordinates > size - 1, above, coordinates))
+    return tf.clip_by_value(mapped, 0.0, size - 1.0)
+
+
+def resample(images, to_input):
+    """Bilinear resampling of `images` `[batch, H, W, C]` at `to_input @ (x, y, 1)` for each output pixel (x, y),
+    borders reflected: `tf.raw_ops.ImageProjectiveTransformV3` with BILINEAR and REFLECT for affine matrices,
+    written with gathers because that op has no XLA kernel (StyleGAN2 with ADA must compile under XLA on GPUs).
+
+    Args:
+        images: float32 images `[batch, H, W, C]`.
+        to_input: `[batch, 3, 3]` affine matrices from output pixel indices to input pixel indices.
+
+    Returns:
+        The resampled images, same shape; differentiable with respect to `images`.
+    """
+    batch, height, width, channels = tf.shape(images)[0], images.shape[1], images.shape[2], images.shape[3]
+    ys, xs = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    grid = tf.stack([tf.reshape(xs, [-1]), tf.reshape(ys, [-1]), tf.ones([height * width])])  # [3, H*W]
+    source = to_input @ grid  # [batch, 3, H*W]
+    x, y = _reflect(source[:, 0] / source[:, 2], width), _reflect(source[:, 1] / source[:, 2], height)
+    x0, y0 = tf.math.floor(x), tf.math.floor(y)
+    flat = tf.reshape(images, [batch, height * width, channels])
+
+    def read(row, column):  # the op's `read_with_fill_value`: 0 beyond the image (with weight 0 there)
+        inside = (row <= height - 1) & (column <= width - 1)
+        index = tf.cast(tf.minimum(row, height - 1.0) * width + tf.minimum(column, width - 1.0), tf.int32)
+        return tf.gather(flat, index, batch_dims=1) * tf.cast(inside, images.dtype)[..., None]
+
+    wx, wy = (x - x0)[..., None], (y - y0)[..., None]
+    top = (1.0 - wx) * read(y0, x0) + wx * read(y0, x0 + 1.0)
+    bottom = (1.0 - wx) * read(y0 + 1.0, x0) + wx * read(y0 + 1.0, x0 + 1.0)
+    return tf.reshape((1.0 - wy) * top + wy * bottom, tf.shape(images))
+
+
 def augment(images, p, seed, pipeline="bgc"):
     """ADA's augmentation (Karras et al. 2020b, appendix B): each transformation of `pipeline` applied to each
     image with probability `p`.
@@ -178,10 +223,7 @@ def augment(images, p, seed, pipeline="bgc"):
         inverse = geometric_matrices(draws, geometric, height, width)
         centre = _translate(tf.fill([batch], (width - 1) / 2), tf.fill([batch], (height - 1) / 2))
         to_input = centre @ inverse @ tf.linalg.inv(centre)  # pixel indices of the output -> of the input
-        flat = tf.reshape(to_input / to_input[:, 2:3, 2:3], [batch, 9])[:, :8]
-        images = tf.raw_ops.ImageProjectiveTransformV3(
-            images=images, transforms=flat, output_shape=tf.constant([height, width]), fill_value=0.0,
-            interpolation="BILINEAR", fill_mode="REFLECT")
+        images = resample(images, to_input)
     colors = [name for name in names if name in COLOR]
     if colors:
         matrix = color_matrices(draws, colors)
