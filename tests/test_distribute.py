@@ -188,6 +188,11 @@ def max_difference(first, second):
     return max(float(np.max(np.abs(a - b))) for a, b in zip(first, second))
 
 
+def float_weights(model):
+    """The values of `model`'s floating-point weights (not its step counters, which any training moves)."""
+    return [w.numpy() for w in model.weights if "float" in str(w.dtype)]
+
+
 def test_synchronized_batch_norm_makes_two_replicas_match_one_device():
     """Batch norm normalizes each replica's share of the batch, so 1 and 2 replicas legitimately differ (which is
     why the exact replica-invariance test uses a network without it); synchronized, they agree."""

@@ -205,7 +205,7 @@ def test_cli_trains_samples_and_exports_a_translator(translator_run, tmp_path, c
 def test_two_replicas_train_like_one_device():
     """Losses are scaled by the global batch: with dropout off and synchronized batch norm (whose statistics
     then cover the global batch), two replicas take the steps one device takes."""
-    from tests.test_distribute import max_difference, mirrored
+    from tests.test_distribute import float_weights, max_difference, mirrored
     from tfgan_impl import networks
 
     def train(strategy):
@@ -216,23 +216,25 @@ def test_two_replicas_train_like_one_device():
             for network in (model.generator, model.discriminator):
                 networks.synchronize_batch_norm(network)
             model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
-        initial = [w.numpy() for w in model.weights]
+        initial = float_weights(model)
         images = tf.random.stateless_uniform([16, 16, 16, 1], seed=[1, 2], minval=-1.0, maxval=1.0)
         model.fit(tf.data.Dataset.from_tensor_slices((images, tf.reverse(images, [2]))).batch(8), epochs=2,
                   verbose=0)
-        return initial, [w.numpy() for w in model.weights]
+        return initial, float_weights(model)
 
     initial, single = train(tf.distribute.get_strategy())
     _, replicated = train(mirrored())
-    assert max_difference(single, initial) > 1e-3  # training moved the weights
-    assert max_difference(single, replicated) < 1e-4
+    assert max_difference(single, initial) > 0.1  # training moved the weights
+    # Measured against the single device: per-replica batch norm 0.23, a double step 1.5, a learning rate 1% larger
+    # 0.02; float rounding 4e-7 here and 2.8e-4 on another CI machine's CPU (whose kernels round differently).
+    assert max_difference(single, replicated) < 2e-3, max_difference(single, replicated)
 
 
 def test_xla_under_mirrored_strategy_compiles_each_replica():
     """XLA cannot compile a step that spans devices: under mirrored strategies the translators compile each
     replica's gradients, and take the steps they take without XLA. (CycleGAN is split the same way; its XLA
     compilation takes minutes on 2 cores, so CI runs Pix2Pix's.)"""
-    from tests.test_distribute import max_difference, mirrored
+    from tests.test_distribute import float_weights, max_difference, mirrored
 
     def train(jit_compile):
         with mirrored().scope():
@@ -241,11 +243,11 @@ def test_xla_under_mirrored_strategy_compiles_each_replica():
                             patch_discriminator([8, 8, 1], base_filters=4, num_layers=2))
             model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1),
                           jit_compile=jit_compile)
-        initial = [w.numpy() for w in model.weights]
+        initial = float_weights(model)
         images = tf.random.stateless_uniform([16, 8, 8, 1], seed=[1, 2], minval=-1.0, maxval=1.0)
         model.fit(tf.data.Dataset.from_tensor_slices((images, tf.reverse(images, [2]))).batch(8), epochs=1,
                   verbose=0)
-        return model, initial, [w.numpy() for w in model.weights]
+        return model, initial, float_weights(model)
 
     _, initial, plain = train(False)
     compiled_model, _, compiled = train(True)
