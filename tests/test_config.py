@@ -22,8 +22,9 @@ def test_shipped_configs_validate_and_build(path):
     if families.get(config.model.type).sampler is Translator:
         model = builder.compile_model(builder.build_model(
             config, {"input_shape": [32, 32, 1], "sample_shape": [32, 32, 3]}), config)
-        assert model.generator.output_shape == (None, 32, 32, 3)
-        assert model.translate(np.zeros((1, 32, 32, 1), np.float32)).shape == (1, 32, 32, 3)
+        assert model.generator.output_shape[-1] == 3
+        size = 32 // getattr(model, "scale", 1)  # super-resolution upscales its input
+        assert model.translate(np.zeros((1, size, size, 1), np.float32)).shape == (1, 32, 32, 3)
         return
     if os.path.basename(path) in BUILT_IN_THEIR_OWN_TESTS:
         return  # validated by the load above

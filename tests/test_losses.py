@@ -134,3 +134,31 @@ def test_every_registered_loss_is_finite_and_pushes_the_right_way():
         assert np.all(tape.gradient(d_loss, fake).numpy() >= 0), name
         assert np.all(tape.gradient(g_loss, fake).numpy() <= 0), name
         assert np.any(tape.gradient(g_loss, fake).numpy() < 0), name
+
+
+def test_relativistic_average_losses_match_their_closed_forms():
+    real, fake = LOGITS_REAL[:, 0].astype(np.float64), LOGITS_FAKE[:, 0].astype(np.float64)
+
+    def log_sigmoid(x):
+        return -np.logaddexp(0.0, -x)
+
+    # ESRGAN eq. 1 and 2 with D_Ra(a, b) = sigmoid(C(a) - E[C(b)]); 1 - sigmoid(t) = sigmoid(-t).
+    d_expected = -np.mean(log_sigmoid(real - fake.mean())) - np.mean(log_sigmoid(-(fake - real.mean())))
+    g_expected = -np.mean(log_sigmoid(-(real - fake.mean()))) - np.mean(log_sigmoid(fake - real.mean()))
+    d_loss = losses.relativistic_average_discriminator_loss(LOGITS_REAL, LOGITS_FAKE)
+    g_loss = losses.relativistic_average_generator_loss(LOGITS_REAL, LOGITS_FAKE)
+    assert d_loss.shape == g_loss.shape == [6] and np.all(np.isfinite(d_loss)) and np.all(np.isfinite(g_loss))
+    np.testing.assert_allclose(tf.reduce_mean(d_loss).numpy(), d_expected, rtol=1e-6)
+    np.testing.assert_allclose(tf.reduce_mean(g_loss).numpy(), g_expected, rtol=1e-6)
+    # Only differences of outputs count: shifting every output leaves both losses, unlike the standard GAN's.
+    shifted = losses.relativistic_average_discriminator_loss(LOGITS_REAL + 7.0, LOGITS_FAKE + 7.0)
+    np.testing.assert_allclose(shifted.numpy(), d_loss.numpy(), rtol=1e-5)
+    assert abs(float(tf.reduce_mean(losses.minimax_discriminator_loss(LOGITS_REAL + 7.0, LOGITS_FAKE + 7.0))) -
+               float(tf.reduce_mean(losses.minimax_discriminator_loss(LOGITS_REAL, LOGITS_FAKE)))) > 1.0
+    # The discriminator pushes reals up and fakes down; the generator both the other way.
+    real_v, fake_v = tf.Variable([[-0.8], [0.0], [0.9]]), tf.Variable([[0.05], [0.5], [0.6]])
+    with tf.GradientTape(persistent=True) as tape:
+        d = tf.reduce_mean(losses.relativistic_average_discriminator_loss(real_v, fake_v))
+        g = tf.reduce_mean(losses.relativistic_average_generator_loss(real_v, fake_v))
+    assert np.all(tape.gradient(d, real_v).numpy() < 0) and np.all(tape.gradient(d, fake_v).numpy() > 0)
+    assert np.all(tape.gradient(g, real_v).numpy() > 0) and np.all(tape.gradient(g, fake_v).numpy() < 0)

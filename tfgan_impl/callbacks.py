@@ -93,7 +93,10 @@ class TranslationGrid(SampleGrid):
         outputs = self.model.translate(self.inputs)
         # Unpaired translators (CycleGAN) have no target: the third column is the cycle's reconstruction.
         targets = self.targets if self.targets is not None else self.model.translate(outputs, inverse=True)
-        columns = (self.inputs, outputs, targets)
+        inputs = self.inputs
+        if inputs.shape[1:3] != outputs.shape[1:3]:  # super-resolution: show the input's pixels at the output size
+            inputs = np.asarray(tf.image.resize(inputs, outputs.shape[1:3], method="nearest"), np.float32)
+        columns = (inputs, outputs, targets)
         channels = max(a.shape[-1] for a in columns)  # e.g. colour to grey: show all three in colour
         columns = [np.broadcast_to(a, a.shape[:-1] + (channels,)) for a in columns]
         return np.stack(columns, axis=1).reshape(-1, *columns[0].shape[1:]), 3

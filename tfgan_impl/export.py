@@ -165,7 +165,7 @@ class TranslatorModule(_ExportModule):
 
     def __init__(self, model, metadata, generator=None):
         super().__init__(generator or model.generator, model.output_range, metadata)
-        self.input_shape = [int(d) for d in self.generator.input_shape[1:]]
+        self.input_shape = [None if d is None else int(d) for d in self.generator.input_shape[1:]]
         inverse = generator is None and model.has_inverse  # its B -> A generator serves the `inverse` signature
         self.inverse = (TranslatorModule(model, metadata, generator=model.translation_generator(inverse=True))
                         if inverse else None)

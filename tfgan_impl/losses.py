@@ -166,6 +166,39 @@ def auxiliary_classifier_loss(class_logits, labels, label_smoothing=0.0):
     return tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=class_logits)
 
 
+def relativistic_average_discriminator_loss(real_logits, fake_logits):
+    """Discriminator loss of the relativistic average GAN, Jolicoeur-Martineau 2018 (arXiv:1807.00734), eq. 13,
+    as ESRGAN trains it (Wang et al. 2018, arXiv:1809.00219, eq. 1): with D_Ra(a, b) = sigmoid(C(a) - E[C(b)]),
+    `-log D_Ra(x_r, x_f) - log(1 - D_Ra(x_f, x_r))`.
+
+    The expectations are the batch's means; under tf.distribute, each replica's (like batch norm's statistics).
+
+    Args:
+        real_logits: critic outputs C on real data, `[batch, ...]`.
+        fake_logits: critic outputs C on generated data, `[batch, ...]`.
+
+    Returns:
+        Per-example loss, shape `[batch]` (example i pairs real i with fake i).
+    """
+    real, fake = _per_example(_float(real_logits)), _per_example(_float(fake_logits))
+    return tf.nn.softplus(-(real - tf.reduce_mean(fake))) + tf.nn.softplus(fake - tf.reduce_mean(real))
+
+
+def relativistic_average_generator_loss(real_logits, fake_logits):
+    """Generator loss of the relativistic average GAN (Jolicoeur-Martineau 2018, eq. 14; ESRGAN eq. 2): the
+    discriminator's with the roles swapped, `-log(1 - D_Ra(x_r, x_f)) - log D_Ra(x_f, x_r)`; unlike the other
+    generator losses it needs the real outputs too, as the generator gains from lowering reals' relative realness.
+
+    Args:
+        real_logits: critic outputs C on real data, `[batch, ...]`.
+        fake_logits: critic outputs C on generated data, `[batch, ...]`.
+
+    Returns:
+        Per-example loss, shape `[batch]`.
+    """
+    return relativistic_average_discriminator_loss(fake_logits, real_logits)
+
+
 class LossPair(typing.NamedTuple):
     """A registered GAN objective: its two losses and whether the discriminator's outputs are probability logits
     (then `sigmoid` of them is reported as D(x); critics of WGAN, LSGAN and hinge report raw outputs)."""

@@ -110,7 +110,8 @@ def translate_files(model, source, out_dir, inverse=False):
     """Translates an image file, or every PNG/JPEG of a directory, into PNGs of the same names in `out_dir`
     (with `inverse`, through a CycleGAN's B -> A generator).
 
-    Images are resized to the model's input size and converted to its number of channels (grey <-> RGB).
+    Images are resized to the model's input size, if it has one, and converted to its number of channels
+    (grey <-> RGB).
 
     Returns:
         The number of images written.
@@ -130,7 +131,8 @@ def translate_files(model, source, out_dir, inverse=False):
         image = tf.convert_to_tensor(images.decode_image(path), tf.float32) / 255.0
         if image.shape[-1] != channels:
             image = tf.image.rgb_to_grayscale(image) if channels == 1 else tf.image.grayscale_to_rgb(image)
-        image = tf.image.resize(image, [height, width], antialias=True)
+        if height is not None:  # fully convolutional translators (super-resolution) take any size
+            image = tf.image.resize(image, [height, width], antialias=True)
         translated = model.translate(image.numpy()[None], inverse=inverse)[0]
         name = os.path.splitext(os.path.basename(path))[0] + ".png"
         images.save_png(np.round(translated * 255.0).astype(np.uint8), os.path.join(out_dir, name))
