@@ -147,7 +147,8 @@ class SuperResolution(AdversarialModel, Translator):
         total, adversarial, pixel, content = self.generator_terms(low, high, training=False)
         self._track({"g_loss": tf.reduce_mean(total), "g_adversarial": tf.reduce_mean(adversarial),
                      "pixel": tf.reduce_mean(pixel), "content": tf.reduce_mean(content)})
-        return {name: self._logs()[name] for name in ("g_loss", "g_adversarial", "pixel", "content")}
+        logs = self._logs()
+        return {name: logs[name] for name in ("g_loss", "g_adversarial", "pixel", "content") if name in logs}
 
     def reports(self, name):
         return name != "content" or self.content_network is not None
