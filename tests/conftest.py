@@ -24,6 +24,22 @@ if os.environ.get("CI") and not os.path.isdir(FASHION_MNIST_DIR):
 needs_fashion_mnist = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
                                          reason="apt-get install dataset-fashion-mnist")
 
+
+def assert_config_errors(path, cases):
+    """Each `(change, message)`: the config at `path` with `change` (`{section: {key: value}}`) merged in is
+    refused with a `ConfigError` matching `message`."""
+    from tfgan_impl import config as config_module
+    from tfgan_impl.errors import ConfigError
+
+    base = config_module.load(path).to_dict()
+    for change, message in cases:
+        mapping = {section: dict(values) if isinstance(values, dict) else values for section, values in base.items()}
+        for section, values in change.items():
+            mapping[section] = {**mapping[section], **values}
+        with pytest.raises(ConfigError, match=message):
+            config_module.from_dict(mapping)
+
+
 # MNIST's IDX files, beside the repository in the team's work tree (../shared/datasets/mnist) or where
 # TFGAN_MNIST_DIR says; a user's clone has neither and skips the tests that need it, CI must run them.
 MNIST_DIR = os.environ.get("TFGAN_MNIST_DIR") or os.path.abspath(

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import MNIST_DIR, needs_mnist
-from tfgan_impl import GAN, export, latent, networks, noise, optimizers, schedules
+from tfgan_impl import GAN, latent, networks, noise, optimizers, schedules, serving
 from tfgan_impl import config as config_module
 
 
@@ -124,7 +124,7 @@ def test_uniform_prior_has_unit_variance_and_reaches_training_sampling_and_savin
     assert np.abs(gan.latents(1000).numpy()).max() <= bound
     path = latent.interpolation_grid(5, 2, 4, spherical=False, ends=gan.latents(4).numpy())
     assert np.abs(path).max() <= bound and np.allclose(path[0], gan.latents(4).numpy()[0])
-    exported = export.GeneratorModule(gan, {})  # the `sample` signature of exports draws the same prior
+    exported = serving.GeneratorModule(gan, {})  # the `sample` signature of exports draws the same prior
     assert np.abs(exported._noise_from_seed(tf.constant(1000), tf.constant(3, tf.int64)).numpy()).max() <= bound
     gan.compile(d_optimizer="sgd", g_optimizer="sgd")
     gan.save(tmp_path / "uniform.keras")

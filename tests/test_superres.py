@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import needs_fashion_mnist
+from tests.conftest import assert_config_errors, needs_fashion_mnist
 from tfgan_impl import cli, degradation, export, networks
 from tfgan_impl import config as config_module
-from tfgan_impl.errors import ConfigError
 from tfgan_impl.families import superres as family
 from tfgan_impl.superres import SuperResolution
 
@@ -169,20 +168,13 @@ def test_the_model_saves_and_exports_a_generator_of_any_size(tmp_path):
 
 
 def test_config_errors_name_their_keys():
-    base = config_module.load(CONFIG).to_dict()
-    cases = [({"model": {"content_network": "vgg16:x.h5"}}, "model.content_network: expected none"),
+    assert_config_errors(CONFIG, [({"model": {"content_network": "vgg16:x.h5"}}, "model.content_network: expected none"),
              ({"train": {"content_weight": 1.0}}, "train.content_weight: no model.content_network"),
              ({"data": {"patch_size": 10}}, "data.patch_size: expected a multiple of data.scale"),
              ({"data": {"resize": "nearest"}}, "data.resize: expected one of"),
              ({"model": {"generator": {"name": "unet"}}}, "model.generator.name: 'unet' is not a super-resolution"),
              ({"train": {"pixel_loss": "l3"}}, "train.pixel_loss: expected one of"),
-             ({"train": {"adversarial_weight": -1.0}}, "train.adversarial_weight: expected 0 or more")]
-    for change, message in cases:
-        mapping = {section: dict(values) if isinstance(values, dict) else values for section, values in base.items()}
-        for section, values in change.items():
-            mapping[section] = {**mapping[section], **values}
-        with pytest.raises(ConfigError, match=message):
-            config_module.from_dict(mapping)
+             ({"train": {"adversarial_weight": -1.0}}, "train.adversarial_weight: expected 0 or more")])
 
 
 @needs_fashion_mnist

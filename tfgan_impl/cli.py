@@ -94,7 +94,7 @@ def _sample(args):
             raise UserError(f"--labels {args.labels!r}: expected comma-separated class ids, e.g. 0,1,2") from None
     model = rundir.load_run(args.run_dir)
     translator = isinstance(model, Translator)
-    if translator or args.input is not None or args.inverse:
+    if translator or args.input is not None or args.inverse or args.masks is not None:
         if not translator:
             raise UserError(f"--input: {args.run_dir} generates from noise; only translator runs take input images")
         if args.input is None:
@@ -102,7 +102,8 @@ def _sample(args):
         if args.inverse and not model.has_inverse:
             raise UserError(f"--inverse: {args.run_dir} translates one way only (only translators with an inverse, "
                             "e.g. CycleGAN, go back)")
-        count = sampling.translate_files(model, args.input, args.out, inverse=args.inverse)
+        count = sampling.translate_files(model, args.input, args.out, inverse=args.inverse,
+                                         maps={"masks": args.masks})
         print(f"wrote {count} translations to {args.out}")
         return 0
     count = sampling.write_samples(model, args.num, args.seed, args.out, labels=labels, interpolate=args.interpolate,
@@ -211,6 +212,9 @@ def make_parser():
     sample.add_argument("--input", help="translator runs: an image file or a directory of images to translate "
                         "(--out is then a directory)")
     sample.add_argument("--inverse", action="store_true", help="CycleGAN runs: translate from B to A")
+    sample.add_argument("--masks", metavar="FILE_OR_DIR",
+                        help="inpainting runs: hole masks for --input (white = hole), a file of each image's name in "
+                             "a directory or one file for all, of the images' size (default: a centred hole)")
     sample.set_defaults(handler=_sample)
 
     evaluate = commands.add_parser("evaluate", help="score a run or a .npy file of samples (prints JSON)")

@@ -200,7 +200,9 @@ def _jitter(images, element_seed, height, width):
     return tf.image.stateless_random_flip_left_right(images, seed=seeds[1])
 
 
-def _element_seeds(seed):
+def element_seeds(seed):
+    """A dataset of stateless seeds `[2]` int64, one per element: zipped with a dataset, it gives each element
+    its own random draws, the same on every worker and after a resume."""
     return tf.data.Dataset.random(seed=seed).batch(2).map(lambda s: tf.cast(s, tf.int64))
 
 
@@ -226,7 +228,7 @@ def make_unpaired_dataset(images_a, images_b, batch_size, output_range=(-1.0, 1.
             dataset = dataset.shuffle(shuffle_buffer, seed=seed + offset, reshuffle_each_iteration=True)
         dataset = dataset.repeat()
         if jitter:
-            dataset = tf.data.Dataset.zip(dataset, _element_seeds(seed + offset)).map(
+            dataset = tf.data.Dataset.zip(dataset, element_seeds(seed + offset)).map(
                 lambda image, element_seed: _jitter(image, element_seed, height, width),
                 num_parallel_calls=tf.data.AUTOTUNE)
         return dataset
@@ -270,6 +272,6 @@ def make_paired_dataset(inputs, targets, batch_size, output_range=(-1.0, 1.0), j
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if jitter:
-        dataset = tf.data.Dataset.zip(dataset, _element_seeds(seed)).map(jittered, num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = tf.data.Dataset.zip(dataset, element_seeds(seed)).map(jittered, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     return data_module.shard_by_data(dataset)

@@ -70,10 +70,13 @@ class Translator:
     """A model that maps images to images; `INVERSE` names the network that translates back, if it has one.
 
     Its exports offer `serving_default` (images in [0, 1] -> translated images) and, with an inverse, `inverse`.
-    A class provides `generator`, `output_range` and, with `INVERSE`, that network.
+    A class provides `generator`, `output_range` and, with `INVERSE`, that network. A translator whose network
+    also takes maps beside the images (an inpainter's masks) names them after `"images"` in `TRANSLATION_INPUTS`
+    and provides them in `translation_maps`; maps are given in [0, 1] and reach the network as they are.
     """
 
     INVERSE = None
+    TRANSLATION_INPUTS = ("images",)
 
     @property
     def has_inverse(self):
@@ -86,13 +89,31 @@ class Translator:
             raise ValueError(f"{type(self).__name__} translates one way only")
         return getattr(self, self.INVERSE) if inverse else self.generator
 
-    def translate(self, images, batch_size=64, inverse=False):
+    def translation_input_shapes(self, inverse=False):
+        """The shapes of the translating network's inputs, in the order of `TRANSLATION_INPUTS`, batch first."""
+        shapes = self.translation_generator(inverse).input_shape
+        return [tuple(shape) for shape in shapes] if isinstance(shapes, list) else [tuple(shapes)]
+
+    def translation_maps(self, images, **maps):
+        """The network's inputs after the images, as numpy arrays (one row per image), from the caller's `maps`
+        (keyed by `TRANSLATION_INPUTS[1:]`) or the model's defaults; `[]` for a translator of images alone."""
+        if maps:
+            raise ValueError(f"{type(self).__name__} translates images alone; it takes no {', '.join(maps)}")
+        return []
+
+    def translate(self, images, batch_size=64, inverse=False, **maps):
         """Translates images given in [0, 1] (numpy `[n, H, W, C]`) from A to B (with `inverse`, from B to A);
-        returns the outputs in [0, 1]."""
+        returns the outputs in [0, 1]. `maps` are the network's other inputs, if it has any (e.g. `masks`)."""
         generator = self.translation_generator(inverse)
-        images = ranges.from_unit_interval(np.asarray(images, np.float32), self.output_range)
-        outputs = [np.asarray(generator(images[start:start + batch_size], training=False), np.float32)
-                   for start in range(0, len(images), batch_size)]
+        images = np.asarray(images, np.float32)
+        maps = self.translation_maps(images, **maps)
+        images = ranges.from_unit_interval(images, self.output_range)
+
+        def batch(start):
+            inputs = [images[start:start + batch_size], *(values[start:start + batch_size] for values in maps)]
+            return np.asarray(generator(inputs if maps else inputs[0], training=False), np.float32)
+
+        outputs = [batch(start) for start in range(0, len(images), batch_size)]
         return self.to_data_units(np.concatenate(outputs) if outputs else np.zeros((0,), np.float32))
 
     def to_data_units(self, images):

@@ -106,12 +106,14 @@ def _style_mixing_grid(gan, num, seed, crossover, truncation, interpolate, label
     return np.concatenate(rows)
 
 
-def translate_files(model, source, out_dir, inverse=False):
+def translate_files(model, source, out_dir, inverse=False, maps=None):
     """Translates an image file, or every PNG/JPEG of a directory, into PNGs of the same names in `out_dir`
     (with `inverse`, through a CycleGAN's B -> A generator).
 
     Images are resized to the model's input size, if it has one, and converted to its number of channels
-    (grey <-> RGB).
+    (grey <-> RGB). `maps` gives the files of the network's other inputs (an inpainter's `masks`), by input name:
+    a directory holding a file of each image's name, or one file for every image; they are read as grey in [0, 1]
+    and must have the image's size. Inputs left out get the model's defaults (an inpainter's centred hole).
 
     Returns:
         The number of images written.
@@ -124,7 +126,13 @@ def translate_files(model, source, out_dir, inverse=False):
         raise UserError(f"--input {source}: no such file or directory")
     if inverse and not model.has_inverse:
         raise UserError(f"--inverse: this {type(model).__name__} translates one way only")
-    height, width, channels = model.translation_generator(inverse).input_shape[1:]
+    maps = {name: path for name, path in (maps or {}).items() if path is not None}
+    for name, path in maps.items():
+        if name not in model.TRANSLATION_INPUTS[1:]:
+            raise UserError(f"--{name}: this {type(model).__name__} takes no {name}")
+        if not os.path.exists(path):
+            raise UserError(f"--{name} {path}: no such file or directory")
+    height, width, channels = model.translation_input_shapes(inverse)[0][1:]
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise UserError(f"--out {out_dir}: translations go into a directory, and this is a file")
     for path in paths:
@@ -133,7 +141,24 @@ def translate_files(model, source, out_dir, inverse=False):
             image = tf.image.rgb_to_grayscale(image) if channels == 1 else tf.image.grayscale_to_rgb(image)
         if height is not None:  # fully convolutional translators (super-resolution) take any size
             image = tf.image.resize(image, [height, width], antialias=True)
-        translated = model.translate(image.numpy()[None], inverse=inverse)[0]
+        given = {name: _map_file(name, map_path, path, image.shape[:2])[None] for name, map_path in maps.items()}
+        translated = model.translate(image.numpy()[None], inverse=inverse, **given)[0]
         name = os.path.splitext(os.path.basename(path))[0] + ".png"
         images.save_png(np.round(translated * 255.0).astype(np.uint8), os.path.join(out_dir, name))
     return len(paths)
+
+
+def _map_file(name, map_path, image_path, size):
+    """The map of input `name` for one image, `[H, W, 1]` grey in [0, 1], from a file or a directory."""
+    if os.path.isdir(map_path):
+        stem = os.path.splitext(os.path.basename(image_path))[0]
+        matches = [entry for entry in images.image_files(map_path) if os.path.splitext(entry)[0] == stem]
+        if not matches:
+            raise UserError(f"--{name} {map_path}: no file named {stem}.png (or .jpg) for {image_path}")
+        map_path = os.path.join(map_path, matches[0])
+    values = np.asarray(images.decode_image(map_path), np.float32) / 255.0
+    values = values[..., :3].mean(axis=-1, keepdims=True)
+    if list(values.shape[:2]) != list(size):
+        raise UserError(f"--{name} {map_path}: {values.shape[0]}x{values.shape[1]}, but the image {image_path} is "
+                        f"{size[0]}x{size[1]}")
+    return values

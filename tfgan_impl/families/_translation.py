@@ -1,4 +1,5 @@
-"""What the image-to-image families (Pix2Pix, CycleGAN) share: options, checks and the making of their data."""
+"""What the image-to-image families share: options and the making of data (Pix2Pix, CycleGAN), and checks (with
+super-resolution and inpainting)."""
 import dataclasses
 
 from tfgan_impl import families, networks
@@ -15,20 +16,34 @@ class TranslationOptions:
     direction: str = option("a_to_b", section="data")  # a_to_b translates a pair's first image into its second
 
 
-def validate(config):
-    """Translators' networks take and give images, in a range, and are scored by held-out L1, not sample metrics."""
+def check_image_networks(config, generators, discriminators, task, reports):
+    """What every image-to-image family checks: networks among `generators` and `discriminators`, an image range,
+    and no sample metrics (those score generators of noise; the family reports `reports` instead).
+
+    Args:
+        config: the config.
+        generators, discriminators: the network names the family takes.
+        task: what its networks do, for messages (`"an inpainting"`).
+        reports: what the family reports held out, for messages.
+    """
     model = config.model
-    for kind, names in (("generator", networks.TRANSLATION_GENERATORS),
-                        ("discriminator", networks.TRANSLATION_DISCRIMINATORS)):
+    for kind, names in (("generator", generators), ("discriminator", discriminators)):
         name = getattr(model, kind)["name"]
         if name not in names:
-            raise ConfigError(f"model.{kind}.name: {name!r} cannot translate images (model.type {model.type!r} "
+            raise ConfigError(f"model.{kind}.name: {name!r} is not {task} network (model.type {model.type!r} "
                               f"needs one of {', '.join(names)})")
     if model.output_range is None:
-        raise ConfigError("model.output_range: a translator needs an image range, e.g. [-1, 1], not null")
+        raise ConfigError(f"model.output_range: model.type {model.type!r} needs an image range, e.g. [-1, 1], "
+                          "not null")
     if config.evaluate.metrics:
-        raise ConfigError("evaluate.metrics: the sample metrics are for generators of noise; a translator reports "
-                          "held-out l1")
+        raise ConfigError(f"evaluate.metrics: the sample metrics are for generators of noise; model.type "
+                          f"{model.type!r} reports {reports}")
+
+
+def validate(config):
+    """Translators' networks take and give images, in a range, and are scored by held-out L1, not sample metrics."""
+    check_image_networks(config, networks.TRANSLATION_GENERATORS, networks.TRANSLATION_DISCRIMINATORS,
+                         "an image-to-image translation", "held-out l1")
     if config.options.direction not in ("a_to_b", "b_to_a"):
         raise ConfigError(f"data.direction: expected a_to_b or b_to_a, got {config.options.direction!r}")
     weights = {field.name: getattr(config.options, field.name) for field in dataclasses.fields(config.options)

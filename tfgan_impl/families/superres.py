@@ -10,10 +10,11 @@ import tensorflow as tf
 
 from tfgan_impl import data as data_module
 from tfgan_impl import degradation as degradation_module
-from tfgan_impl import families, networks, ranges
+from tfgan_impl import families, networks, paired, ranges
 from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.families import Family, TrainingData, option
+from tfgan_impl.families._translation import check_image_networks
 from tfgan_impl.samplers import Translator
 from tfgan_impl.superres import ADVERSARIAL_LOSSES, PIXEL_LOSSES, SuperResolution
 
@@ -46,16 +47,9 @@ def degradation(config):
 
 
 def validate(config):
-    model, options = config.model, config.options
-    for kind, names in (("generator", SUPERRES_GENERATORS), ("discriminator", SUPERRES_DISCRIMINATORS)):
-        if getattr(model, kind)["name"] not in names:
-            raise ConfigError(f"model.{kind}.name: {getattr(model, kind)['name']!r} is not a super-resolution "
-                              f"network (model.type superres needs one of {', '.join(names)})")
-    if model.output_range is None:
-        raise ConfigError("model.output_range: super-resolution needs an image range, e.g. [-1, 1], not null")
-    if config.evaluate.metrics:
-        raise ConfigError("evaluate.metrics: the sample metrics are for generators of noise; super-resolution "
-                          "reports held-out pixel and content losses")
+    options = config.options
+    check_image_networks(config, SUPERRES_GENERATORS, SUPERRES_DISCRIMINATORS, "a super-resolution",
+                         "held-out pixel and content losses")
     if options.adversarial_loss not in ADVERSARIAL_LOSSES:
         raise ConfigError(f"model.adversarial_loss: expected one of {', '.join(ADVERSARIAL_LOSSES)}, got "
                           f"{options.adversarial_loss!r}")
@@ -143,8 +137,7 @@ def make_dataset(low, high, batch_size, scale, patch_size, output_range, seed=0,
     dataset = tf.data.Dataset.from_tensor_slices((low.astype(np.float32), high.astype(np.float32)))
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    seeds = tf.data.Dataset.random(seed=seed).batch(2).map(lambda s: tf.cast(s, tf.int64))
-    dataset = tf.data.Dataset.zip(dataset, seeds).map(crop, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = tf.data.Dataset.zip(dataset, paired.element_seeds(seed)).map(crop, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     return data_module.shard_by_data(dataset)
 

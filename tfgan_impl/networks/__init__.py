@@ -8,6 +8,7 @@ from tfgan_impl.errors import UserError
 
 from tfgan_impl.networks.biggan import biggan_discriminator, biggan_generator
 from tfgan_impl.networks.dcgan import dcgan_discriminator, dcgan_generator
+from tfgan_impl.networks.inpainting import GatedConv2D, HoleCrop, global_local_discriminator, inpainting_generator
 from tfgan_impl.networks.layers import Maxout, MinibatchStdDev, WeightClip
 from tfgan_impl.networks.mlp import maxout_discriminator, mlp_discriminator, mlp_generator
 from tfgan_impl.networks.progan import progan_discriminator, progan_generator
@@ -18,10 +19,12 @@ from tfgan_impl.networks.superres import PixelShuffle, rrdb_generator, srgan_dis
 
 GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator, "resnet": resnet_generator, "unet": unet_generator,
               "resnet_translator": resnet_translator, "stylegan2": stylegan2_generator, "progan": progan_generator,
-              "biggan": biggan_generator, "srresnet": srresnet_generator, "rrdb": rrdb_generator}
+              "biggan": biggan_generator, "srresnet": srresnet_generator, "rrdb": rrdb_generator,
+              "inpainting": inpainting_generator}
 DISCRIMINATORS = {"maxout": maxout_discriminator, "mlp": mlp_discriminator, "dcgan": dcgan_discriminator,
                   "resnet": resnet_discriminator, "patch": patch_discriminator, "stylegan2": stylegan2_discriminator,
-                  "progan": progan_discriminator, "biggan": biggan_discriminator, "srgan": srgan_discriminator}
+                  "progan": progan_discriminator, "biggan": biggan_discriminator, "srgan": srgan_discriminator,
+                  "global_local": global_local_discriminator}
 # Builder arguments a family fills from the data and the model section, never from a network's options.
 DERIVED_ARGS = ("latent_dim", "output_shape", "image_shape", "input_shape", "num_classes", "conditioning",
                 "output_channels", "target_channels", "conditional", "scale")
