@@ -148,6 +148,14 @@ def test_relativistic_average_losses_match_their_closed_forms():
     d_loss = losses.relativistic_average_discriminator_loss(LOGITS_REAL, LOGITS_FAKE)
     g_loss = losses.relativistic_average_generator_loss(LOGITS_REAL, LOGITS_FAKE)
     assert d_loss.shape == g_loss.shape == [6] and np.all(np.isfinite(d_loss)) and np.all(np.isfinite(g_loss))
+    # Given expectations (the global batch's, under tf.distribute) take the place of the batch's means.
+    given = {"real_mean": 0.3, "fake_mean": -0.2}
+    np.testing.assert_allclose(
+        tf.reduce_mean(losses.relativistic_average_discriminator_loss(LOGITS_REAL, LOGITS_FAKE, **given)).numpy(),
+        -np.mean(log_sigmoid(real + 0.2)) - np.mean(log_sigmoid(-(fake - 0.3))), rtol=1e-6)
+    np.testing.assert_allclose(
+        tf.reduce_mean(losses.relativistic_average_generator_loss(LOGITS_REAL, LOGITS_FAKE, **given)).numpy(),
+        -np.mean(log_sigmoid(-(real + 0.2))) - np.mean(log_sigmoid(fake - 0.3)), rtol=1e-6)
     np.testing.assert_allclose(tf.reduce_mean(d_loss).numpy(), d_expected, rtol=1e-6)
     np.testing.assert_allclose(tf.reduce_mean(g_loss).numpy(), g_expected, rtol=1e-6)
     # Only differences of outputs count: shifting every output leaves both losses, unlike the standard GAN's.

@@ -94,7 +94,7 @@ def _sample(args):
             raise UserError(f"--labels {args.labels!r}: expected comma-separated class ids, e.g. 0,1,2") from None
     model = rundir.load_run(args.run_dir)
     translator = isinstance(model, Translator)
-    if translator or args.input is not None or args.inverse or args.masks is not None:
+    if translator or args.input is not None or args.inverse or args.masks is not None or args.tile is not None:
         if not translator:
             raise UserError(f"--input: {args.run_dir} generates from noise; only translator runs take input images")
         if args.input is None:
@@ -103,7 +103,7 @@ def _sample(args):
             raise UserError(f"--inverse: {args.run_dir} translates one way only (only translators with an inverse, "
                             "e.g. CycleGAN, go back)")
         count = sampling.translate_files(model, args.input, args.out, inverse=args.inverse,
-                                         maps={"masks": args.masks})
+                                         maps={"masks": args.masks}, tile=args.tile)
         print(f"wrote {count} translations to {args.out}")
         return 0
     count = sampling.write_samples(model, args.num, args.seed, args.out, labels=labels, interpolate=args.interpolate,
@@ -215,6 +215,9 @@ def make_parser():
     sample.add_argument("--masks", metavar="FILE_OR_DIR",
                         help="inpainting runs: hole masks for --input (white = hole), a file of each image's name in "
                              "a directory or one file for all, of the images' size (default: a centred hole)")
+    sample.add_argument("--tile", type=int, metavar="PIXELS",
+                        help="fully convolutional translators (super-resolution): translate large images in tiles "
+                             "of this many input pixels, overlapping by a quarter, with no seams")
     sample.set_defaults(handler=_sample)
 
     evaluate = commands.add_parser("evaluate", help="score a run or a .npy file of samples (prints JSON)")

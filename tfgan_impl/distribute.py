@@ -103,6 +103,16 @@ def scale_to_global_batch(per_example_loss):
     return tf.reduce_sum(tf.cast(per_example_loss, tf.float32)) / global_batch_size
 
 
+def global_batch_mean(values):
+    """The mean of `values` `[batch, ...]` over the global batch: across replicas (which hold equal shares) when
+    run in a replica of several, differentiable; the batch's own mean otherwise."""
+    local = tf.reduce_mean(tf.cast(values, tf.float32))
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return local
+    return context.all_reduce(tf.distribute.ReduceOp.MEAN, local)
+
+
 def in_multi_worker_mode(strategy):
     """Whether `strategy` spans several workers (processes), which then must all run the same collectives."""
     return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)

@@ -166,25 +166,29 @@ def auxiliary_classifier_loss(class_logits, labels, label_smoothing=0.0):
     return tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=class_logits)
 
 
-def relativistic_average_discriminator_loss(real_logits, fake_logits):
+def relativistic_average_discriminator_loss(real_logits, fake_logits, real_mean=None, fake_mean=None):
     """Discriminator loss of the relativistic average GAN, Jolicoeur-Martineau 2018 (arXiv:1807.00734), eq. 13,
     as ESRGAN trains it (Wang et al. 2018, arXiv:1809.00219, eq. 1): with D_Ra(a, b) = sigmoid(C(a) - E[C(b)]),
     `-log D_Ra(x_r, x_f) - log(1 - D_Ra(x_f, x_r))`.
 
-    The expectations are the batch's means; under tf.distribute, each replica's (like batch norm's statistics).
+    The expectations are the batch's means unless given: a model under tf.distribute passes the global batch's
+    (`distribute.global_batch_mean`), so that the loss does not depend on the number of replicas.
 
     Args:
         real_logits: critic outputs C on real data, `[batch, ...]`.
         fake_logits: critic outputs C on generated data, `[batch, ...]`.
+        real_mean, fake_mean: E[C(x_r)] and E[C(x_f)], if not this batch's means.
 
     Returns:
         Per-example loss, shape `[batch]` (example i pairs real i with fake i).
     """
     real, fake = _per_example(_float(real_logits)), _per_example(_float(fake_logits))
-    return tf.nn.softplus(-(real - tf.reduce_mean(fake))) + tf.nn.softplus(fake - tf.reduce_mean(real))
+    real_mean = tf.reduce_mean(real) if real_mean is None else real_mean
+    fake_mean = tf.reduce_mean(fake) if fake_mean is None else fake_mean
+    return tf.nn.softplus(-(real - fake_mean)) + tf.nn.softplus(fake - real_mean)
 
 
-def relativistic_average_generator_loss(real_logits, fake_logits):
+def relativistic_average_generator_loss(real_logits, fake_logits, real_mean=None, fake_mean=None):
     """Generator loss of the relativistic average GAN (Jolicoeur-Martineau 2018, eq. 14; ESRGAN eq. 2): the
     discriminator's with the roles swapped, `-log(1 - D_Ra(x_r, x_f)) - log D_Ra(x_f, x_r)`; unlike the other
     generator losses it needs the real outputs too, as the generator gains from lowering reals' relative realness.
@@ -192,11 +196,13 @@ def relativistic_average_generator_loss(real_logits, fake_logits):
     Args:
         real_logits: critic outputs C on real data, `[batch, ...]`.
         fake_logits: critic outputs C on generated data, `[batch, ...]`.
+        real_mean, fake_mean: E[C(x_r)] and E[C(x_f)], if not this batch's means.
 
     Returns:
         Per-example loss, shape `[batch]`.
     """
-    return relativistic_average_discriminator_loss(fake_logits, real_logits)
+    return relativistic_average_discriminator_loss(fake_logits, real_logits, real_mean=fake_mean,
+                                                   fake_mean=real_mean)
 
 
 class LossPair(typing.NamedTuple):

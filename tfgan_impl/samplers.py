@@ -116,6 +116,34 @@ class Translator:
         outputs = [batch(start) for start in range(0, len(images), batch_size)]
         return self.to_data_units(np.concatenate(outputs) if outputs else np.zeros((0,), np.float32))
 
+    def translate_tiled(self, image, tile, overlap=8, **maps):
+        """Translates one image `[H, W, C]` in [0, 1] tile by tile, for fully convolutional translators and images
+        too large for one pass: each core of `tile - 2 overlap` input pixels is translated with `overlap` pixels of
+        context on every side, and only its core is kept, so the seams vanish once the overlap covers the
+        network's receptive field. `maps` (`[H, W, k]` each) are cut like the image. Returns `[H', W', C']`."""
+        image = np.asarray(image, np.float32)
+        height, width = image.shape[:2]
+        core = int(tile) - 2 * int(overlap)
+        if core < 1:
+            raise ValueError(f"tile: {tile} leaves no core inside an overlap of {overlap} on each side")
+        if height <= tile and width <= tile:
+            return self.translate(image[None], **{name: values[None] for name, values in maps.items()})[0]
+        rows = []
+        for top in range(0, height, core):
+            row = []
+            for left in range(0, width, core):
+                box = (max(top - overlap, 0), min(top + core + overlap, height),
+                       max(left - overlap, 0), min(left + core + overlap, width))
+                window = lambda values: values[None, box[0]:box[1], box[2]:box[3]]  # noqa: E731
+                output = self.translate(window(image), **{name: window(values) for name, values in maps.items()})[0]
+                scale = output.shape[0] // (box[1] - box[0])  # the translator's upscaling (1: same size)
+                keep_top, keep_left = (top - box[0]) * scale, (left - box[2]) * scale
+                keep_height = (min(top + core, height) - top) * scale
+                keep_width = (min(left + core, width) - left) * scale
+                row.append(output[keep_top:keep_top + keep_height, keep_left:keep_left + keep_width])
+            rows.append(np.concatenate(row, axis=1))
+        return np.concatenate(rows, axis=0)
+
     def to_data_units(self, images):
         """Maps images from `output_range` to [0, 1], as numpy."""
         return ranges.to_unit_interval(np.asarray(images, np.float32), self.output_range)

@@ -106,7 +106,7 @@ def _style_mixing_grid(gan, num, seed, crossover, truncation, interpolate, label
     return np.concatenate(rows)
 
 
-def translate_files(model, source, out_dir, inverse=False, maps=None):
+def translate_files(model, source, out_dir, inverse=False, maps=None, tile=None):
     """Translates an image file, or every PNG/JPEG of a directory, into PNGs of the same names in `out_dir`
     (with `inverse`, through a CycleGAN's B -> A generator).
 
@@ -114,6 +114,8 @@ def translate_files(model, source, out_dir, inverse=False, maps=None):
     (grey <-> RGB). `maps` gives the files of the network's other inputs (an inpainter's `masks`), by input name:
     a directory holding a file of each image's name, or one file for every image; they are read as grey in [0, 1]
     and must have the image's size. Inputs left out get the model's defaults (an inpainter's centred hole).
+    `tile` translates images larger than `tile` input pixels tile by tile (`Translator.translate_tiled`, with a
+    quarter of the tile as overlap), for fully convolutional translators.
 
     Returns:
         The number of images written.
@@ -133,6 +135,9 @@ def translate_files(model, source, out_dir, inverse=False, maps=None):
         if not os.path.exists(path):
             raise UserError(f"--{name} {path}: no such file or directory")
     height, width, channels = model.translation_input_shapes(inverse)[0][1:]
+    if tile is not None and (height is not None or inverse or tile < 4):
+        raise UserError(f"--tile {tile}: tiles are for fully convolutional translators (super-resolution, "
+                        "inpainting), one way, of at least 4 pixels")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise UserError(f"--out {out_dir}: translations go into a directory, and this is a file")
     for path in paths:
@@ -142,7 +147,10 @@ def translate_files(model, source, out_dir, inverse=False, maps=None):
         if height is not None:  # fully convolutional translators (super-resolution) take any size
             image = tf.image.resize(image, [height, width], antialias=True)
         given = {name: _map_file(name, map_path, path, image.shape[:2])[None] for name, map_path in maps.items()}
-        translated = model.translate(image.numpy()[None], inverse=inverse, **given)[0]
+        if tile is not None:
+            translated = model.translate_tiled(image.numpy(), tile, tile // 4, **{k: v[0] for k, v in given.items()})
+        else:
+            translated = model.translate(image.numpy()[None], inverse=inverse, **given)[0]
         name = os.path.splitext(os.path.basename(path))[0] + ".png"
         images.save_png(np.round(translated * 255.0).astype(np.uint8), os.path.join(out_dir, name))
     return len(paths)

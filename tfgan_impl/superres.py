@@ -3,6 +3,7 @@ arXiv:1809.00219), trained with `fit` on `(low-resolution, high-resolution)` pai
 import keras
 import tensorflow as tf
 
+from tfgan_impl import distribute
 from tfgan_impl import losses as losses_module
 from tfgan_impl.adversarial import AdversarialModel, Phase, PhaseLoss, check_non_negative
 from tfgan_impl.samplers import Translator
@@ -98,8 +99,11 @@ class SuperResolution(AdversarialModel, Translator):
     def _adversarial(self, real_logits, fake_logits):
         """`(discriminator loss, generator loss)` per example."""
         if self.adversarial_loss == "relativistic_average":
-            return (losses_module.relativistic_average_discriminator_loss(real_logits, fake_logits),
-                    losses_module.relativistic_average_generator_loss(real_logits, fake_logits))
+            # The expectations over the global batch, as one device takes them, whatever the replicas.
+            means = {"real_mean": distribute.global_batch_mean(_per_example_mean(real_logits)),
+                     "fake_mean": distribute.global_batch_mean(_per_example_mean(fake_logits))}
+            return (losses_module.relativistic_average_discriminator_loss(real_logits, fake_logits, **means),
+                    losses_module.relativistic_average_generator_loss(real_logits, fake_logits, **means))
         return (losses_module.minimax_discriminator_loss(real_logits, fake_logits),
                 losses_module.non_saturating_generator_loss(fake_logits))
 

@@ -9,6 +9,8 @@ also judges inpaintings (`patch`, as SN-PatchGAN judges image and mask, Yu et al
 import keras
 import tensorflow as tf
 
+from tfgan_impl.networks.layers import NearestUpsampling, static_channels
+
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
 class GatedConv2D(keras.layers.Layer):
@@ -44,11 +46,6 @@ class GatedConv2D(keras.layers.Layer):
                 "activation": keras.activations.serialize(self.activation)}
 
 
-def _channels(images):
-    """The channels of `images`, static when they are known (a traced signature may leave them open)."""
-    return images.shape[-1] if images.shape[-1] is not None else tf.shape(images)[-1]
-
-
 @keras.saving.register_keras_serializable(package="tfgan_impl")
 class PadToMultiple(keras.layers.Layer):
     """Pads images at the bottom and right, by reflection, to sizes that are multiples of `multiple`, so that a
@@ -69,7 +66,7 @@ class PadToMultiple(keras.layers.Layer):
         # Computed paddings lose the static channels in the TFLite converter, which then has no builtin
         # convolution for the next layer: a reshape restates them.
         shape = tf.shape(padded)
-        return tf.reshape(padded, tf.stack([shape[0], shape[1], shape[2], _channels(inputs)]))
+        return tf.reshape(padded, tf.stack([shape[0], shape[1], shape[2], static_channels(inputs)]))
 
     def compute_output_shape(self, input_shape):
         padded = lambda size: None if size is None else -(-size // self.multiple) * self.multiple  # noqa: E731
@@ -77,24 +74,6 @@ class PadToMultiple(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "multiple": self.multiple}
-
-
-@keras.saving.register_keras_serializable(package="tfgan_impl")
-class NearestUpsampling(keras.layers.Layer):
-    """Doubles the height and width by nearest neighbours. Keras's `UpSampling2D` repeats rows and columns, which
-    loses the channels of images of any size in the TFLite converter, and XLA cannot differentiate a nearest
-    resize: stacked copies, reshaped with the channels stated, do both."""
-
-    def call(self, inputs):
-        shape, channels = tf.shape(inputs), _channels(inputs)
-        columns = tf.reshape(tf.stack([inputs, inputs], axis=3), tf.stack([shape[0], shape[1], 2 * shape[2],
-                                                                           channels]))
-        return tf.reshape(tf.stack([columns, columns], axis=2), tf.stack([shape[0], 2 * shape[1], 2 * shape[2],
-                                                                          channels]))
-
-    def compute_output_shape(self, input_shape):
-        doubled = lambda size: None if size is None else 2 * size  # noqa: E731
-        return (input_shape[0], doubled(input_shape[1]), doubled(input_shape[2]), input_shape[3])
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")

@@ -134,3 +134,26 @@ class NearestUpSampling2D(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
         return (batch, 2 * height, 2 * width, channels)
+
+
+def static_channels(images):
+    """The channels of `images`, static when they are known (a traced signature may leave them open)."""
+    return images.shape[-1] if images.shape[-1] is not None else tf.shape(images)[-1]
+
+
+@keras.saving.register_keras_serializable(package="tfgan_impl")
+class NearestUpsampling(keras.layers.Layer):
+    """Doubles the height and width by nearest neighbours. Keras's `UpSampling2D` repeats rows and columns, which
+    loses the channels of images of any size in the TFLite converter, and XLA cannot differentiate a nearest
+    resize: stacked copies, reshaped with the channels stated, do both."""
+
+    def call(self, inputs):
+        shape, channels = tf.shape(inputs), static_channels(inputs)
+        columns = tf.reshape(tf.stack([inputs, inputs], axis=3), tf.stack([shape[0], shape[1], 2 * shape[2],
+                                                                           channels]))
+        return tf.reshape(tf.stack([columns, columns], axis=2), tf.stack([shape[0], 2 * shape[1], 2 * shape[2],
+                                                                          channels]))
+
+    def compute_output_shape(self, input_shape):
+        doubled = lambda size: None if size is None else 2 * size  # noqa: E731
+        return (input_shape[0], doubled(input_shape[1]), doubled(input_shape[2]), input_shape[3])

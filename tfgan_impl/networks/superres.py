@@ -7,6 +7,8 @@ upscales images of any size; the discriminator judges fixed-size high-resolution
 import keras
 import tensorflow as tf
 
+from tfgan_impl.networks.layers import NearestUpsampling
+
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
 class PixelShuffle(keras.layers.Layer):
@@ -126,7 +128,7 @@ def rrdb_generator(image_shape=(None, None, 1), output_channels=None, scale=4, f
         x = keras.layers.Add()([x, keras.layers.Rescaling(residual_scale)(y)])
     x = keras.layers.Add()([first, keras.layers.Conv2D(filters, 3, padding="same", kernel_initializer=init)(x)])
     for _ in range(scale.bit_length() - 1):
-        x = keras.layers.UpSampling2D(2, interpolation="nearest")(x)
+        x = NearestUpsampling()(x)  # Keras's UpSampling2D loses the channels in the TFLite converter
         x = keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(filters, 3, padding="same")(x))
     x = keras.layers.LeakyReLU(0.2)(keras.layers.Conv2D(filters, 3, padding="same")(x))
     outputs = keras.layers.Conv2D(int(output_channels or channels), 3, padding="same", activation=output_activation,
