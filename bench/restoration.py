@@ -8,7 +8,7 @@ centred 14x14 hole: the mean pixel; the L1-only completion network (`train.adver
 `tfgan_impl.training.train`, as `tfgan-impl train` does, for `--steps` updates. Scores on `--test-split`: PSNR
 and SSIM (`tf.image.ssim`, window 7: the images are 28x28) against the originals, L1 in the hole for inpainting,
 and FCD of the outputs in the domain classifier's features (trained once, 3 epochs, the README's figure).
-Writes `docs/restoration.md`, `docs/restoration.json` and `docs/restoration.png` (rows of test images: input,
+Writes the tables of `docs/restoration.md` (between its markers; its prose stays), `docs/restoration.json` and `docs/restoration.png` (rows of test images: input,
 each method, original).
 
     python bench/restoration.py [--steps 1500] [--test-split test[:2000]] [--out docs]
@@ -80,6 +80,19 @@ def table(rows, columns):
     return "\n".join(lines)
 
 
+def write_tables(path, tables, begin="<!-- tables -->", end="<!-- /tables -->"):
+    """Puts `tables` between the markers of the page at `path` (its prose stays), or starts the page."""
+    page = (f"# Image restoration: distortion against perception\n\n{begin}\n{end}\n\n"
+            "![rows: input, bicubic, pixel loss, SRGAN, ESRGAN, original; then holed input, mean pixel, L1 only, GAN, "
+            "original](restoration.png)\n")
+    if os.path.isfile(path):
+        with open(path) as stream:
+            page = stream.read()
+    head, _, rest = page.partition(begin)
+    _, _, tail = rest.partition(end)
+    images.write_text(path, f"{head}{begin}\n{tables}{end}{tail}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1500)
@@ -133,15 +146,12 @@ def main():
     grid = [np.stack(superres_pictures, 1), np.stack(inpainting_pictures + [blank], 1)]
     picture = images.samples_picture(np.concatenate(grid).reshape(-1, 28, 28, 1), 6)
     images.save_png(picture, os.path.join(args.out, "restoration.png"))
-    with open(os.path.join(args.out, "restoration.md"), "w") as stream:
-        stream.write(
-            f"# Image restoration: distortion against perception\n\n`python bench/restoration.py --steps "
-            f"{args.steps}` on {args.test_split} of Fashion-MNIST ({time.strftime('%Y-%m-%d')}, 2 CPU cores). "
-            "FCD: Frechet distance in the domain classifier's features (lower is nearer the data).\n\n"
-            f"## Super-resolution x4 (7x7 -> 28x28)\n\n{table(superres, ['psnr', 'ssim', 'fcd'])}\n\n"
-            f"## Inpainting (a centred 14x14 hole)\n\n{table(inpainting, ['psnr', 'ssim', 'l1_hole', 'fcd'])}\n\n"
-            "![rows: input, bicubic, pixel loss, SRGAN, ESRGAN, original; then holed input, mean pixel, L1 only, "
-            "GAN, original](restoration.png)\n")
+    tables = (f"`python bench/restoration.py --steps {args.steps}` on {args.test_split} of Fashion-MNIST "
+              f"({time.strftime('%Y-%m-%d')}, 2 CPU cores). FCD: Frechet distance in the domain classifier's "
+              "features (lower is nearer the data).\n\n"
+              f"## Super-resolution x4 (7x7 -> 28x28)\n\n{table(superres, ['psnr', 'ssim', 'fcd'])}\n\n"
+              f"## Inpainting (a centred 14x14 hole)\n\n{table(inpainting, ['psnr', 'ssim', 'l1_hole', 'fcd'])}\n")
+    write_tables(os.path.join(args.out, "restoration.md"), tables)
     print(json.dumps(result))
 
 

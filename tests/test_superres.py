@@ -10,6 +10,7 @@ import tensorflow as tf
 from tests.conftest import assert_config_errors, needs_fashion_mnist
 from tfgan_impl import cli, degradation, export, networks
 from tfgan_impl import config as config_module
+from tfgan_impl.errors import UserError
 from tfgan_impl.families import superres as family
 from tfgan_impl.superres import SuperResolution
 
@@ -89,6 +90,24 @@ def test_pairs_crop_the_same_region_of_both_images():
     np.testing.assert_allclose(large.numpy(), 2 * high - 1, atol=1e-6)
     with pytest.raises(Exception, match="patch_size: 32 is larger"):
         family.make_dataset(low, high, batch_size=8, scale=4, patch_size=32, output_range=(0.0, 1.0))
+
+
+def test_folders_of_low_and_high_resolution_pairs_are_a_source(tmp_path):
+    from tfgan_impl import images as images_module
+
+    low_dir, high_dir = tmp_path / "low", tmp_path / "high"
+    low_dir.mkdir(), high_dir.mkdir()
+    high = RNG.integers(0, 256, (3, 16, 12, 1), dtype=np.uint8)
+    for index, image in enumerate(high):
+        images_module.save_png(image, str(high_dir / f"{index}.png"))
+        images_module.save_png(image[::4, ::4], str(low_dir / f"{index}.png"))
+    config = config_module.load(CONFIG, [f"data.source=pairs:{low_dir},{high_dir}"])
+    low_read, high_read = family.pairs(config, "train")
+    np.testing.assert_allclose(high_read, high / 255.0, atol=1e-6)
+    np.testing.assert_allclose(low_read, high[:, ::4, ::4] / 255.0, atol=1e-6)
+    with pytest.raises(UserError, match=r"are not data.scale \(2\) times the low-resolution \[4, 3\]"):
+        family.pairs(config_module.load(CONFIG, [f"data.source=pairs:{low_dir},{high_dir}", "data.scale=2"]),
+                     "train")
 
 
 def tiny_model(adversarial_loss="relativistic_average", content=False, **options):

@@ -91,7 +91,16 @@ def high_resolution_images(config, split):
 
 
 def pairs(config, split):
-    """`(low, high)` arrays in [0, 1]: the source's images and their degraded inputs (the same every time)."""
+    """`(low, high)` arrays in [0, 1]: the source's images and their degraded inputs (the same every time), or
+    for `data.source: pairs:LOW_DIR,HIGH_DIR` the given pairs (files of the same names, `data.scale` times
+    larger in the second folder)."""
+    data, scale = config.data, config.options.scale
+    if data.source.startswith("pairs:"):
+        low, high = paired.load_pairs(data.source, split, data.data_dir)
+        if list(high.shape[1:3]) != [scale * size for size in low.shape[1:3]]:
+            raise UserError(f"data.source {data.source}: high-resolution images of {list(high.shape[1:3])} are not "
+                            f"data.scale ({scale}) times the low-resolution {list(low.shape[1:3])}")
+        return low, high
     high = high_resolution_images(config, split)
     return degradation_module.degrade(high, degradation(config), seed=config.seed), high
 
