@@ -50,6 +50,13 @@ def decode_image(path, size=None):
     return array[..., None] if array.ndim == 2 else array
 
 
+def decode_grey(path):
+    """A PNG or JPEG file as grey float32 `[H, W, 1]` in [0, 1] (colour files averaged over R, G and B): what a
+    mask or other one-channel map file holds."""
+    values = decode_image(path).astype(np.float32) / 255.0
+    return values.mean(axis=-1, keepdims=True)
+
+
 def image_grid(images, columns=None):
     """Tiles images `[N, H, W, C]` with values in [0, 1] into one uint8 picture `[rows*H, columns*W, C]`.
 

@@ -120,8 +120,7 @@ def load_masks(directory, height, width):
 def read_mask(path, height=None, width=None):
     """One mask file as `[H, W, 1]` float32 numpy in {0, 1} (grey > 0.5 is the hole), resized by nearest
     neighbours when a size is given."""
-    mask = tf.convert_to_tensor(images_module.decode_image(path), tf.float32) / 255.0
-    mask = tf.reduce_mean(mask[..., :3], axis=-1, keepdims=True)
+    mask = images_module.decode_grey(path)
     if height is not None:
         mask = tf.image.resize(mask, [height, width], method="nearest")
     return np.asarray(mask > 0.5, np.float32)

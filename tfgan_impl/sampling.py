@@ -164,8 +164,7 @@ def _map_file(name, map_path, image_path, size):
         if not matches:
             raise UserError(f"--{name} {map_path}: no file named {stem}.png (or .jpg) for {image_path}")
         map_path = os.path.join(map_path, matches[0])
-    values = np.asarray(images.decode_image(map_path), np.float32) / 255.0
-    values = values[..., :3].mean(axis=-1, keepdims=True)
+    values = images.decode_grey(map_path)
     if list(values.shape[:2]) != list(size):
         raise UserError(f"--{name} {map_path}: {values.shape[0]}x{values.shape[1]}, but the image {image_path} is "
                         f"{size[0]}x{size[1]}")
