@@ -20,11 +20,12 @@ BUILT_IN_THEIR_OWN_TESTS = {"biggan_imagenet128.yaml": "tests/test_biggan.py::te
 def test_shipped_configs_validate_and_build(path):
     config = config_module.load(path)
     if families.get(config.model.type).sampler is Translator:
+        # Colour in and out: an inpainter's output has its input's channels (it pastes the known pixels).
         model = builder.compile_model(builder.build_model(
-            config, {"input_shape": [32, 32, 1], "sample_shape": [32, 32, 3]}), config)
+            config, {"input_shape": [32, 32, 3], "sample_shape": [32, 32, 3]}), config)
         assert model.generator.output_shape[-1] == 3
         size = 32 // getattr(model, "scale", 1)  # super-resolution upscales its input
-        assert model.translate(np.zeros((1, size, size, 1), np.float32)).shape == (1, 32, 32, 3)
+        assert model.translate(np.zeros((1, size, size, 3), np.float32)).shape == (1, 32, 32, 3)
         return
     if os.path.basename(path) in BUILT_IN_THEIR_OWN_TESTS:
         return  # validated by the load above
@@ -70,7 +71,7 @@ def write(tmp_path, text):
     ("train: {loss: hinge, label_smoothing: 0.1}", "train.label_smoothing: applies to the minimax and non_saturating"),
     ("train: {label_smoothing: 1.0}", "train.label_smoothing: expected a number in [0, 1)"),
     ("data: {batch_size: 1.5}", "data.batch_size: expected an integer, got 1.5"),
-    ("model: {generator: {name: stylegan}}", "model.generator.name: unknown network 'stylegan'; allowed: biggan, dcgan, mlp"),
+    ("model: {generator: {name: stylegan}}", "model.generator.name: unknown network 'stylegan'; allowed: biggan, dcgan, inpainting, mlp"),
     ("model: {generator: {name: dcgan, filters: 3}}", "unknown key 'model.generator.filters' for network 'dcgan'"),
     ("train: {d_optimizer: {name: adamm}}", "train.d_optimizer.name: unknown optimizer 'adamm'"),
     ("train: {g_optimizer: {name: adam, betta_1: 0.5}}", "unknown key 'train.g_optimizer.betta_1' for optimizer"),
