@@ -193,6 +193,35 @@ def float_weights(model):
     return [w.numpy() for w in model.weights if "float" in str(w.dtype)]
 
 
+def one_and_two_replicas(make_model, dataset, epochs=2):
+    """`(moved, apart)`: how far training on one device moved `make_model()`'s float weights, and how far two
+    replicas ended from one device, after `fit` on `dataset` for `epochs`. `make_model` builds and compiles the
+    model (seeded) inside the strategy's scope it is called in."""
+
+    def train(strategy):
+        with strategy.scope():
+            model = make_model()
+        initial = float_weights(model)
+        model.fit(dataset, epochs=epochs, verbose=0)
+        return initial, float_weights(model)
+
+    initial, single = train(tf.distribute.get_strategy())
+    _, replicated = train(mirrored())
+    return max_difference(single, initial), max_difference(single, replicated)
+
+
+def whole_and_resumed(small_config, tmp_path):
+    """The models of a two-epoch run and of the same run stopped after one epoch and resumed (`small_config(epochs)`
+    gives the config), loaded from their run directories."""
+    from tfgan_impl import rundir, training
+
+    whole, parts = str(tmp_path / "whole"), str(tmp_path / "parts")
+    training.train(small_config(2), whole, verbose=0)
+    training.train(small_config(1), parts, verbose=0)
+    training.train(small_config(2), parts, verbose=0)
+    return rundir.load_run(whole), rundir.load_run(parts)
+
+
 def test_synchronized_batch_norm_makes_two_replicas_match_one_device():
     """Batch norm normalizes each replica's share of the batch, so 1 and 2 replicas legitimately differ (which is
     why the exact replica-invariance test uses a network without it); synchronized, they agree."""

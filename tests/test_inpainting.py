@@ -274,24 +274,17 @@ def test_tflite_and_onnx_exports_complete_like_the_model(tmp_path):
 def test_two_replicas_train_like_one_device():
     """Losses are scaled by the global batch (the networks have no batch norm): two replicas take one device's
     steps."""
-    from tests.test_distribute import float_weights, max_difference, mirrored
+    from tests.test_distribute import one_and_two_replicas
 
-    data = batch(16)
+    def make_model():
+        keras.utils.set_random_seed(5)
+        model = Inpainting(networks.inpainting_generator((None, None, 1), filters=4, dilations=(2,)),
+                           networks.global_local_discriminator((16, 16, 1), filters=4, num_layers=3),
+                           adversarial_weight=0.5)
+        model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
+        return model
 
-    def train(strategy):
-        with strategy.scope():
-            keras.utils.set_random_seed(5)
-            model = Inpainting(networks.inpainting_generator((None, None, 1), filters=4, dilations=(2,)),
-                               networks.global_local_discriminator((16, 16, 1), filters=4, num_layers=3),
-                               adversarial_weight=0.5)
-            model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
-        initial = float_weights(model)
-        model.fit(tf.data.Dataset.from_tensor_slices(data).batch(8), epochs=2, verbose=0)
-        return initial, float_weights(model)
-
-    initial, single = train(tf.distribute.get_strategy())
-    _, replicated = train(mirrored())
-    moved, apart = max_difference(single, initial), max_difference(single, replicated)
+    moved, apart = one_and_two_replicas(make_model, tf.data.Dataset.from_tensor_slices(batch(16)).batch(8))
     assert moved > 5e-3, moved  # training moved the weights
     # Measured: moved 0.013, apart 1.5e-8; a double step would put them 100% of `moved` apart, a learning rate 1%
     # larger about 1%.
@@ -307,7 +300,7 @@ def image_npz(tmp_path):
 
 @pytest.mark.slow
 def test_a_resumed_run_ends_with_the_uninterrupted_weights(tmp_path, image_npz):
-    from tfgan_impl import rundir, training
+    from tests.test_distribute import whole_and_resumed
 
     def small_config(epochs):
         return config_module.load(CONFIG, [
@@ -316,11 +309,7 @@ def test_a_resumed_run_ends_with_the_uninterrupted_weights(tmp_path, image_npz):
             "data.batch_size=8", "data.mask=strokes", f"train.epochs={epochs}", "train.steps_per_epoch=2",
             "train.num_samples=4", "train.deterministic=true"])
 
-    whole, parts = str(tmp_path / "whole"), str(tmp_path / "parts")
-    training.train(small_config(2), whole, verbose=0)
-    training.train(small_config(1), parts, verbose=0)
-    training.train(small_config(2), parts, verbose=0)
-    a, b = rundir.load_run(whole), rundir.load_run(parts)
+    a, b = whole_and_resumed(small_config, tmp_path)
     assert isinstance(b, Inpainting) and int(b.steps.numpy()) == 4
     for x, y in zip(a.weights, b.weights):
         np.testing.assert_array_equal(x.numpy(), y.numpy())

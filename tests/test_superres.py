@@ -303,22 +303,15 @@ def test_two_replicas_train_like_one_device():
     """Losses are scaled by the global batch, the relativistic loss's expectations are the global batch's (each
     replica's put the weights 0.2 apart where training moved them 0.67), the RRDB generator has no batch norm
     and the discriminator's is synchronized: two replicas take one device's steps."""
-    from tests.test_distribute import float_weights, max_difference, mirrored
+    from tests.test_distribute import one_and_two_replicas
 
-    data = pairs(16)
+    def make_model():
+        model = tiny_model(adversarial_weight=0.5)
+        networks.synchronize_batch_norm(model.discriminator)
+        model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
+        return model
 
-    def train(strategy):
-        with strategy.scope():
-            model = tiny_model(adversarial_weight=0.5)
-            networks.synchronize_batch_norm(model.discriminator)
-            model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
-        initial = float_weights(model)
-        model.fit(tf.data.Dataset.from_tensor_slices(data).batch(8), epochs=2, verbose=0)
-        return initial, float_weights(model)
-
-    initial, single = train(tf.distribute.get_strategy())
-    _, replicated = train(mirrored())
-    moved, apart = max_difference(single, initial), max_difference(single, replicated)
+    moved, apart = one_and_two_replicas(make_model, tf.data.Dataset.from_tensor_slices(pairs(16)).batch(8))
     assert moved > 5e-3, moved  # training moved the weights
     assert apart < 5e-3 * moved, (apart, moved)
 
@@ -332,7 +325,7 @@ def image_npz(tmp_path):
 
 @pytest.mark.slow
 def test_a_resumed_run_ends_with_the_uninterrupted_weights(tmp_path, image_npz):
-    from tfgan_impl import rundir, training
+    from tests.test_distribute import whole_and_resumed
 
     def small_config(epochs):
         return config_module.load(CONFIG, [
@@ -342,11 +335,7 @@ def test_a_resumed_run_ends_with_the_uninterrupted_weights(tmp_path, image_npz):
             f"train.epochs={epochs}", "train.steps_per_epoch=2", "train.pretrain_steps=2",
             "train.num_samples=4", "train.deterministic=true"])
 
-    whole, parts = str(tmp_path / "whole"), str(tmp_path / "parts")
-    training.train(small_config(2), whole, verbose=0)
-    training.train(small_config(1), parts, verbose=0)
-    training.train(small_config(2), parts, verbose=0)
-    a, b = rundir.load_run(whole), rundir.load_run(parts)
+    a, b = whole_and_resumed(small_config, tmp_path)
     assert isinstance(b, SuperResolution) and int(b.steps.numpy()) == 4
     # Not bit-exact as other families are: two uninterrupted runs of this step already differ in the last bits
     # (8e-7 relative, 2026-12-03, op determinism on; cause not found), so resumes are held to float rounding.
