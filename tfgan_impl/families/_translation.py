@@ -2,9 +2,10 @@
 super-resolution and inpainting)."""
 import dataclasses
 
+from tfgan_impl import data as data_module
 from tfgan_impl import families, networks
 from tfgan_impl.adversarial import check_non_negative
-from tfgan_impl.errors import ConfigError
+from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.families import TrainingData, option
 
 
@@ -38,6 +39,17 @@ def check_image_networks(config, generators, discriminators, task, reports):
     if config.evaluate.metrics:
         raise ConfigError(f"evaluate.metrics: the sample metrics are for generators of noise; model.type "
                           f"{model.type!r} reports {reports}")
+
+
+def source_images(config, split, task):
+    """The config's source's images in [0, 1], `[n, H, W, C]`, for a family that makes its own pairs from
+    images (super-resolution, inpainting); `task` names it in the error for a source of points."""
+    data = config.data
+    images = data_module.to_unit_interval(data_module.load_source(data.source, split, data.data_dir,
+                                                                  data.image_size).images)
+    if images.ndim != 4:
+        raise UserError(f"data.source {data.source}: {task} needs images [n, H, W, C], got {list(images.shape[1:])}")
+    return images
 
 
 def validate(config):

@@ -11,6 +11,7 @@ from tfgan_impl import masks as masks_module
 from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.families import Family, TrainingData, option
+from tfgan_impl.families import _translation
 from tfgan_impl.families._translation import check_image_networks
 from tfgan_impl.inpainting import ADVERSARIAL_LOSSES, Inpainting
 from tfgan_impl.samplers import Translator
@@ -48,13 +49,7 @@ def validate(config):
 
 def source_images(config, split):
     """The source's images in [0, 1], `[n, H, W, C]`."""
-    data = config.data
-    images = data_module.to_unit_interval(data_module.load_source(data.source, split, data.data_dir,
-                                                                  data.image_size).images)
-    if images.ndim != 4:
-        raise UserError(f"data.source {data.source}: inpainting needs images [n, H, W, C], got "
-                        f"{list(images.shape[1:])}")
-    return images
+    return _translation.source_images(config, split, "inpainting")
 
 
 def mask_bank(config, height, width):

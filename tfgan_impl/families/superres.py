@@ -14,7 +14,7 @@ from tfgan_impl import families, networks, paired, ranges
 from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.families import Family, TrainingData, option
-from tfgan_impl.families._translation import check_image_networks
+from tfgan_impl.families._translation import check_image_networks, source_images
 from tfgan_impl.samplers import Translator
 from tfgan_impl.superres import ADVERSARIAL_LOSSES, PIXEL_LOSSES, SuperResolution
 
@@ -76,16 +76,11 @@ def validate(config):
 
 def high_resolution_images(config, split):
     """The source's images in [0, 1], cropped to a multiple of the scale."""
-    data = config.data
-    images = data_module.to_unit_interval(data_module.load_source(data.source, split, data.data_dir,
-                                                                  data.image_size).images)
-    if images.ndim != 4:
-        raise UserError(f"data.source {data.source}: super-resolution needs images [n, H, W, C], got "
-                        f"{list(images.shape[1:])}")
+    images, source = source_images(config, split, "super-resolution"), config.data.source
     scale = config.options.scale
     height, width = images.shape[1] // scale * scale, images.shape[2] // scale * scale
     if not height or not width:
-        raise UserError(f"data.source {data.source}: images of {list(images.shape[1:3])} are smaller than the "
+        raise UserError(f"data.source {source}: images of {list(images.shape[1:3])} are smaller than the "
                         f"scale {scale}")
     return images[:, :height, :width]
 
