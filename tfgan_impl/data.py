@@ -188,11 +188,18 @@ def can_reach(host="storage.googleapis.com", port=443, timeout=5.0):
         return False
 
 
-def load_tfds(name, split="train", data_dir=None):
-    """Opens a TensorFlow Datasets set as `(image, label)` pairs (labels are -1 where the set has none).
+def open_tfds(name, split="train", data_dir=None, shuffle_seed=None):
+    """`(builder, dataset of examples)` of a TensorFlow Datasets split, preparing the set first.
 
     A set that is not prepared in `data_dir` is downloaded; offline that fails at once with a clear error
     instead of after TFDS's minutes of retries.
+
+    Args:
+        name, split, data_dir: the set, split and TFDS data directory.
+        shuffle_seed: None reads the files in order; a seed shuffles them, the same way for the same seed.
+
+    Raises:
+        DataError: naming the set and split.
     """
     try:
         import tensorflow_datasets as tfds
@@ -202,16 +209,25 @@ def load_tfds(name, split="train", data_dir=None):
             raise DataError(f"tfds:{name}:{split}: not prepared in {builder.data_dir} and TFDS's servers cannot "
                             "be reached; offline, use an idx:, folder: or npz: source")
         builder.download_and_prepare()
-        dataset = builder.as_dataset(split=split, shuffle_files=False)
-        num_examples = int(dataset.cardinality())
-        if num_examples < 0:  # unknown cardinality: ask the dataset's metadata
-            num_examples = builder.info.splits[split].num_examples
+        if shuffle_seed is None:
+            return builder, builder.as_dataset(split=split, shuffle_files=False)
+        return builder, builder.as_dataset(split=split, shuffle_files=True,
+                                           read_config=tfds.ReadConfig(shuffle_seed=int(shuffle_seed)))
     except DataError:
         raise
     except Exception as error:  # TFDS raises many types (network, registration, split names)
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(f"tfds:{name}:{split}: could not load ({message}); offline, use an idx:, folder: or "
                         "npz: source") from None
+
+
+def load_tfds(name, split="train", data_dir=None):
+    """Opens a TensorFlow Datasets set as `(image, label)` pairs (labels are -1 where the set has none); see
+    `open_tfds`."""
+    builder, dataset = open_tfds(name, split, data_dir)
+    num_examples = int(dataset.cardinality())
+    if num_examples < 0:  # unknown cardinality: ask the dataset's metadata
+        num_examples = builder.info.splits[split].num_examples
     features = builder.info.features
     has_labels = "label" in features
     image_key = "image" if "image" in features else next(iter(features))

@@ -56,10 +56,13 @@ def make_callbacks(run_dir, config, global_batch_size, preview=None, reference=N
 
 def seed_everything(config):
     """Seeds Python, NumPy and TensorFlow; with `train.deterministic`, also makes TensorFlow's ops deterministic
-    (process-wide: `train` turns it off again when the run ends)."""
+    and turns Grappler's arithmetic optimizer off (process-wide: `train` restores both when the run ends)."""
     keras.utils.set_random_seed(config.seed)
     if config.train.deterministic:
         tf.config.experimental.enable_op_determinism()
+        # It orders the terms of sums by node names, which differ between models built in one process: an ESRGAN
+        # run and its resumption in the same process differed in the last bits with it on.
+        tf.config.optimizer.set_experimental_options({"arithmetic_optimization": False})
 
 
 def train(config, run_dir, verbose="auto", strategy=None, callbacks=()):
@@ -89,6 +92,7 @@ def train(config, run_dir, verbose="auto", strategy=None, callbacks=()):
     if strategy is None:
         strategy = distribute.make_strategy(config.train.strategy, config.train.tpu)
     was_deterministic = tf_framework_config.is_op_determinism_enabled()
+    graph_options = tf.config.optimizer.get_experimental_options()
     chief = distribute.is_chief(strategy)
     scratch = None if chief else tempfile.mkdtemp(prefix="tfgan-impl-worker-")
     try:
@@ -97,6 +101,8 @@ def train(config, run_dir, verbose="auto", strategy=None, callbacks=()):
         # Op determinism outlasting the run would silently turn XLA off for every model compiled after it.
         if not was_deterministic:
             tf_framework_config.disable_op_determinism()
+        tf.config.optimizer.set_experimental_options(
+            {"arithmetic_optimization": graph_options.get("arithmetic_optimization", True), **graph_options})
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 

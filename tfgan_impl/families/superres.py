@@ -100,6 +100,31 @@ def pairs(config, split):
     return degradation_module.degrade(high, degradation(config), seed=config.seed), high
 
 
+def _pair_cropper(scale, patch_size, augment):
+    """`crop((low, high), element_seed)`: the same random region of both images of a pair (low-resolution
+    corner offsets times the scale; `patch_size` None keeps them whole), mirrored alike when `augment`."""
+    low_size = None if patch_size is None else patch_size // scale
+
+    def crop(pair, element_seed):
+        small, large = pair
+        if low_size is not None:
+            limits = tf.shape(small)[:2] - low_size + 1
+            if augment:
+                offsets = tf.random.stateless_uniform([2], element_seed, maxval=tf.int32.max, dtype=tf.int32) % limits
+            else:
+                offsets = tf.zeros([2], tf.int32)
+            small = tf.slice(small, [offsets[0], offsets[1], 0], [low_size, low_size, -1])
+            large = tf.slice(large, [offsets[0] * scale, offsets[1] * scale, 0],
+                             [low_size * scale, low_size * scale, -1])
+        if augment:
+            flip = tf.random.stateless_uniform([], element_seed + 1) < 0.5
+            small, large = (tf.cond(flip, lambda image=image: tf.reverse(image, [1]), lambda image=image: image)
+                            for image in (small, large))
+        return small, large
+
+    return crop
+
+
 def make_dataset(low, high, batch_size, scale, patch_size, output_range, seed=0, shuffle_buffer=10_000,
                  augment=True):
     """Batches of `(low, high)` pairs in `output_range`: aligned random crops of `patch_size` high-resolution
@@ -117,49 +142,102 @@ def make_dataset(low, high, batch_size, scale, patch_size, output_range, seed=0,
     """
     if batch_size > len(high):
         raise UserError(f"data.batch_size: {batch_size} is larger than the data ({len(high)} images)")
-    low_size = None if patch_size is None else patch_size // scale
-    if low_size is not None and low_size > min(low.shape[1:3]):
+    if patch_size is not None and patch_size // scale > min(low.shape[1:3]):
         raise UserError(f"data.patch_size: {patch_size} is larger than the images ({list(high.shape[1:3])})")
-
-    def crop(pair, element_seed):
-        small, large = pair
-        if low_size is not None:
-            limits = tf.shape(small)[:2] - low_size + 1
-            if augment:
-                offsets = tf.random.stateless_uniform([2], element_seed, maxval=tf.int32.max, dtype=tf.int32) % limits
-            else:
-                offsets = tf.zeros([2], tf.int32)
-            small = tf.slice(small, [offsets[0], offsets[1], 0], [low_size, low_size, -1])
-            large = tf.slice(large, [offsets[0] * scale, offsets[1] * scale, 0],
-                             [low_size * scale, low_size * scale, -1])
-        if augment:
-            flip = tf.random.stateless_uniform([], element_seed + 1) < 0.5
-            small, large = (tf.cond(flip, lambda image=image: tf.reverse(image, [1]), lambda image=image: image)
-                            for image in (small, large))
-        return (ranges.from_unit_interval(small, output_range), ranges.from_unit_interval(large, output_range))
-
+    crop = _pair_cropper(scale, patch_size, augment)
     dataset = tf.data.Dataset.from_tensor_slices((low.astype(np.float32), high.astype(np.float32)))
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = tf.data.Dataset.zip(dataset, paired.element_seeds(seed)).map(crop, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = tf.data.Dataset.zip(dataset, paired.element_seeds(seed)).map(
+        lambda pair, element_seed: tuple(ranges.from_unit_interval(image, output_range)
+                                         for image in crop(pair, element_seed)),
+        num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     return data_module.shard_by_data(dataset)
 
 
+def make_streamed_dataset(pairs_of_any_size, batch_size, scale, patch_size, output_range, seed=0,
+                          shuffle_buffer=10_000):
+    """Batches of `(low, high)` crops in `output_range` from a dataset of uint8 pairs of any size (TFDS
+    `div2k`): one aligned random crop of `patch_size` high-resolution pixels per pair and epoch, mirrored at
+    random, cropped before the shuffle so that no 2K image waits in its buffer."""
+    crop = _pair_cropper(scale, patch_size, augment=True)
+    dataset = tf.data.Dataset.zip(pairs_of_any_size, paired.element_seeds(seed)).map(
+        crop, num_parallel_calls=tf.data.AUTOTUNE)
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.map(lambda small, large: tuple(
+        ranges.from_unit_interval(tf.cast(image, tf.float32) / 255.0, output_range) for image in (small, large)),
+        num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+TFDS_PAIR_FEATURES = ("lr", "hr")  # the low- and high-resolution images of TFDS's div2k
+
+
+def tfds_pair_builder(source, data_dir=None):
+    """The TFDS builder of a `tfds:NAME[:SPLIT]` source whose examples are pairs (features `lr` and `hr`, as
+    `div2k/bicubic_x4`), else None."""
+    kind, _, rest = source.partition(":")
+    if kind != "tfds":
+        return None
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(rest.partition(":")[0], data_dir=data_dir)
+    except Exception:  # an unknown name: the image sources' opener says so
+        return None
+    return builder if all(feature in builder.info.features for feature in TFDS_PAIR_FEATURES) else None
+
+
+def streamed_pairs(config, split):
+    """`(dataset of uint8 (low, high) pairs, first pairs in [0, 1] for the training picture)` of a TFDS pair
+    source, checked on its first pair: sizes `data.scale` apart and at least `data.patch_size`."""
+    data, options = config.data, config.options
+    name, _, named_split = data.source[len("tfds:"):].partition(":")
+    split = named_split or split
+    if options.patch_size is None:
+        raise UserError(f"data.patch_size: tfds:{name} holds images of many sizes; set a crop size, e.g. 96")
+    _, examples = data_module.open_tfds(name, split, data.data_dir, shuffle_seed=config.seed)
+    dataset = examples.map(lambda example: tuple(example[feature] for feature in TFDS_PAIR_FEATURES),
+                           num_parallel_calls=tf.data.AUTOTUNE)
+    first = [(low.numpy(), high.numpy()) for low, high in dataset.take(max(1, config.train.num_samples))]
+    if not first:
+        raise UserError(f"data.source {data.source}: split {split!r} is empty")
+    for low, high in first:
+        if list(high.shape[:2]) != [options.scale * size for size in low.shape[:2]]:
+            raise UserError(f"data.source {data.source}: high-resolution images of {list(high.shape[:2])} are "
+                            f"not data.scale ({options.scale}) times the low-resolution {list(low.shape[:2])}")
+        if options.patch_size > min(high.shape[:2]):
+            raise UserError(f"data.patch_size: {options.patch_size} is larger than the images of "
+                            f"{data.source} ({list(high.shape[:2])})")
+    crop = _pair_cropper(options.scale, options.patch_size, augment=False)
+    corners = [crop(pair, None) for pair in first]
+    return dataset, tuple(np.stack([corner[i].numpy() for corner in corners]).astype(np.float32) / 255.0
+                          for i in range(2))
+
+
 def training_data(config):
-    low, high = pairs(config, config.data.split)
-    options = config.options
-    dataset = make_dataset(low, high, config.data.batch_size, options.scale, options.patch_size,
-                           config.model.output_range, seed=config.seed, shuffle_buffer=config.data.shuffle_buffer)
+    options, data = config.options, config.data
+    if tfds_pair_builder(data.source, data.data_dir) is not None:
+        pairs_of_any_size, (low, high) = streamed_pairs(config, data.split)
+        dataset = make_streamed_dataset(pairs_of_any_size, data.batch_size, options.scale, options.patch_size,
+                                        config.model.output_range, seed=config.seed,
+                                        shuffle_buffer=data.shuffle_buffer)
+    else:
+        low, high = pairs(config, data.split)
+        dataset = make_dataset(low, high, data.batch_size, options.scale, options.patch_size,
+                               config.model.output_range, seed=config.seed, shuffle_buffer=data.shuffle_buffer)
     patch = options.patch_size or high.shape[1]
     info = {"input_shape": [None, None, int(low.shape[-1])], "sample_shape": [patch, patch, int(high.shape[-1])],
-            "source": config.data.source, "num_classes": None}
+            "source": data.source, "num_classes": None}
     shown = min(config.train.num_samples, len(low))
     return TrainingData(dataset, info, preview=(low[:shown], high[:shown]))
 
 
-def content_network(spec):
-    """The frozen feature network of `model.content_network`, taking images in [0, 1]; None for `none`."""
+def content_network(spec, channels):
+    """The frozen feature network of `model.content_network`, taking images in [0, 1] of `channels`; None for
+    `none`."""
     kind, _, path = spec.partition(":")
     if kind == "none":
         return None
@@ -172,12 +250,12 @@ def content_network(spec):
             raise UserError(f"model.content_network: {path} has no convolutions to take content features from")
         # The last convolution's features (before pooling), as SRGAN takes VGG's last (phi_5,4, sec. 2.2.2).
         return keras.Model(classifier.inputs, convolutions[-1].output, name="content_network")
-    vgg = keras.applications.VGG19(include_top=False, weights=path)
-    features = keras.Model(vgg.inputs, vgg.get_layer("block5_conv4").output)
-    inputs = keras.Input((None, None, None))
-    rgb = keras.layers.Lambda(lambda x: tf.image.grayscale_to_rgb(x) if x.shape[-1] == 1 else x)(inputs)
-    preprocessed = keras.layers.Lambda(lambda x: keras.applications.vgg19.preprocess_input(x * 255.0))(rgb)
-    return keras.Model(inputs, features(preprocessed), name="content_network")
+    try:
+        return networks.vgg19_features(path, channels)
+    except (ValueError, OSError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"model.content_network: {path} does not hold Keras's VGG19 weights without the top "
+                        f"(vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5): {reason}") from None
 
 
 def build(config, info, extras):
@@ -188,7 +266,8 @@ def build(config, info, extras):
     discriminator = networks.build("discriminator", config.model.discriminator,
                                    {"image_shape": info["sample_shape"]})
     options = config.options
-    return SuperResolution(generator, discriminator, content_network=content_network(options.content_network),
+    content = content_network(options.content_network, info["sample_shape"][-1])
+    return SuperResolution(generator, discriminator, content_network=content,
                            adversarial_loss=options.adversarial_loss, pixel_loss=options.pixel_loss,
                            pixel_weight=options.pixel_weight, content_weight=options.content_weight,
                            adversarial_weight=options.adversarial_weight, pretrain_steps=options.pretrain_steps,

@@ -15,7 +15,8 @@ from tfgan_impl.networks.progan import progan_discriminator, progan_generator
 from tfgan_impl.networks.pix2pix import patch_discriminator, resnet_translator, unet_generator
 from tfgan_impl.networks.resnet import resnet_discriminator, resnet_generator
 from tfgan_impl.networks.stylegan2 import stylegan2_discriminator, stylegan2_generator
-from tfgan_impl.networks.superres import PixelShuffle, rrdb_generator, srgan_discriminator, srresnet_generator
+from tfgan_impl.networks.superres import (PixelShuffle, VGGInput, rrdb_generator, srgan_discriminator,
+                                         srresnet_generator, vgg19_features)
 
 GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator, "resnet": resnet_generator, "unet": unet_generator,
               "resnet_translator": resnet_translator, "stylegan2": stylegan2_generator, "progan": progan_generator,

@@ -165,3 +165,47 @@ def srgan_discriminator(image_shape=(96, 96, 3), filters=64, num_blocks=4, dense
     x = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(int(dense_units))(keras.layers.Flatten()(x)))
     outputs = keras.layers.Dense(1, dtype="float32", name="logits")(x)
     return keras.Model(inputs, outputs, name="srgan_discriminator")
+
+
+@keras.saving.register_keras_serializable(package="tfgan_impl")
+class VGGInput(keras.layers.Layer):
+    """Images in [0, 1], grey or RGB, as Keras's ImageNet VGG takes them: RGB in 0-255, then
+    `keras.applications.vgg19.preprocess_input` (channels reversed to BGR, ImageNet's mean pixel subtracted)."""
+
+    def call(self, images):
+        if images.shape[-1] == 1:
+            images = tf.repeat(images, 3, axis=-1)
+        return keras.applications.vgg19.preprocess_input(images * 255.0)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
+
+
+def vgg19_features(weights, channels=3, layer="block5_conv4", before_activation=True):
+    """The content network of SRGAN and ESRGAN: VGG19 (Simonyan & Zisserman 2015) with ImageNet weights, cut at
+    `layer` (SRGAN's phi_5,4, Ledig et al. 2017 sec. 2.2.2), taking images in [0, 1].
+
+    Args:
+        weights: path of Keras's VGG19 weights without the top
+            (`vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`).
+        channels: 1 (grey images, repeated to RGB) or 3.
+        layer: the VGG19 convolution whose features are compared.
+        before_activation: the features before that convolution's ReLU, which ESRGAN finds denser and keeps the
+            brightness consistent (Wang et al. 2018, sec. 3.3); False: after it, as SRGAN.
+
+    Returns:
+        A Keras model from `[batch, H, W, channels]` to the features.
+
+    Raises:
+        ValueError: the file does not hold VGG19's weights, or `layer` is not a VGG19 layer.
+    """
+    vgg = keras.applications.VGG19(include_top=False, weights=weights, input_shape=(None, None, 3))
+    try:
+        cut = vgg.get_layer(layer)
+    except ValueError:
+        raise ValueError(f"layer: VGG19 has no layer {layer!r}") from None
+    if before_activation:
+        cut.activation = keras.activations.linear
+    features = keras.Model(vgg.input, cut.output, name="vgg19_features")
+    inputs = keras.Input((None, None, int(channels)), name="images")
+    return keras.Model(inputs, features(VGGInput()(inputs)), name="content_network")
