@@ -166,6 +166,25 @@ def auxiliary_classifier_loss(class_logits, labels, label_smoothing=0.0):
     return tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=class_logits)
 
 
+def matching_aware_discriminator_loss(real_logits, mismatched_logits, fake_logits):
+    """The matching-aware discriminator loss of GAN-CLS (Reed et al. 2016, arXiv:1605.05396, Algorithm 1), which
+    StackGAN trains with (Zhang et al. 2017, sec. 3.3): the discriminator maximizes
+    `log D(x, h) + (log(1 - D(x, h')) + log(1 - D(G(z, h), h))) / 2`, so a real image with the wrong text
+    (`h'`, another example's) counts as fake, and the discriminator must judge whether image and text match.
+
+    Args:
+        real_logits: logits of real images with their own text, shape `[batch, ...]`.
+        mismatched_logits: logits of real images with mismatched text, shape `[batch, ...]`.
+        fake_logits: logits of generated images with the text they were made from, shape `[batch, ...]`.
+
+    Returns:
+        Per-example loss (the negative of the objective), shape `[batch]`.
+    """
+    return (_per_example(tf.nn.softplus(-_float(real_logits))) +
+            0.5 * (_per_example(tf.nn.softplus(_float(mismatched_logits))) +
+                   _per_example(tf.nn.softplus(_float(fake_logits)))))
+
+
 def relativistic_average_discriminator_loss(real_logits, fake_logits, real_mean=None, fake_mean=None):
     """Discriminator loss of the relativistic average GAN, Jolicoeur-Martineau 2018 (arXiv:1807.00734), eq. 13,
     as ESRGAN trains it (Wang et al. 2018, arXiv:1809.00219, eq. 1): with D_Ra(a, b) = sigmoid(C(a) - E[C(b)]),

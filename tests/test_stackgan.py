@@ -1,0 +1,125 @@
+"""StackGAN's pieces (issue 19, first part): conditioning augmentation and its KL term, the matching-aware
+discriminator loss, and captioned images (Fashion-MNIST with measured attributes; folders with a captions file)."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import needs_fashion_mnist
+from tfgan_impl import captions, losses, networks
+from tfgan_impl.errors import DataError
+from tfgan_impl.stackgan import conditioning_augmentation_kl
+
+RNG = np.random.default_rng(0)
+
+
+def test_the_kl_term_is_the_closed_form_and_its_monte_carlo_estimate():
+    mu = RNG.normal(size=(4, 6))
+    log_sigma = RNG.normal(scale=0.5, size=(4, 6))
+    kl = conditioning_augmentation_kl(tf.constant(mu, tf.float32), tf.constant(log_sigma, tf.float32)).numpy()
+    sigma = np.exp(log_sigma)
+    closed = np.sum(np.log(1.0 / sigma) + (sigma ** 2 + mu ** 2) / 2 - 0.5, axis=1)  # float64
+    np.testing.assert_allclose(kl, closed, rtol=1e-5)
+    # E_q[log q(c) - log p(c)] by sampling: the definition, not the formula
+    samples = mu[0] + sigma[0] * RNG.normal(size=(400_000, 6))
+    log_q = -0.5 * np.sum(((samples - mu[0]) / sigma[0]) ** 2 + 2 * np.log(sigma[0]), axis=1)
+    log_p = -0.5 * np.sum(samples ** 2, axis=1)
+    assert abs(np.mean(log_q - log_p) - kl[0]) < 0.02 * max(1.0, kl[0])
+    assert conditioning_augmentation_kl(tf.zeros((2, 6)), tf.zeros((2, 6))).numpy() == pytest.approx([0.0, 0.0])
+
+
+def test_conditioning_augmentation_draws_c_with_mean_mu_and_deviation_sigma():
+    layer = networks.ConditioningAugmentation(dim=3)
+    embedding = np.repeat(RNG.normal(size=(1, 5)).astype("float32"), 100_000, axis=0)
+    epsilon = RNG.normal(size=(100_000, 3)).astype("float32")
+    c, mu, log_sigma = (value.numpy() for value in layer([embedding, epsilon]))
+    np.testing.assert_allclose(c.mean(axis=0), mu[0], atol=0.02 * np.exp(log_sigma[0]).max() + 1e-3)
+    np.testing.assert_allclose(c.std(axis=0), np.exp(log_sigma[0]), rtol=0.02)
+    again = layer([embedding[:4], epsilon[:4]])[0].numpy()
+    np.testing.assert_array_equal(again, c[:4])  # a function of its inputs
+    # gradients reach the moments through the sample (the reparameterization trick)
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(layer([embedding[:4], epsilon[:4]])[0])
+    assert all(float(tf.reduce_max(tf.abs(g))) > 0 for g in tape.gradient(total, layer.trainable_weights))
+    restored = keras.layers.deserialize(keras.layers.serialize(layer))
+    assert restored.dim == 3
+
+
+def test_the_matching_aware_loss_counts_mismatched_text_as_fake():
+    def scripted(probability):
+        return tf.fill([3, 1], float(np.log(probability / (1 - probability))))
+
+    loss = losses.matching_aware_discriminator_loss(scripted(0.9), scripted(0.2), scripted(0.4)).numpy()
+    expected = -(np.log(0.9) + 0.5 * (np.log(1 - 0.2) + np.log(1 - 0.4)))
+    np.testing.assert_allclose(loss, [expected] * 3, rtol=1e-5)
+    # a discriminator that ignores the text (mismatched judged as real) pays for it
+    ignores = losses.matching_aware_discriminator_loss(scripted(0.9), scripted(0.9), scripted(0.4)).numpy()
+    assert np.all(ignores > loss + 0.5)
+
+
+def items(brightness, width, size=28):
+    """Scripted Fashion-MNIST-like items: a centred block of `width` columns at `brightness`."""
+    image = np.zeros((size, size, 1), np.float32)
+    left = (size - width) // 2
+    image[4:24, left:left + width] = brightness
+    return image
+
+
+def test_captions_say_the_class_and_the_measured_attributes():
+    images = np.stack([items(0.3, 8), items(0.9, 8), items(0.3, 20), items(0.9, 20)] * 2)
+    labels = np.array([2] * 4 + [9] * 4)
+    scale = captions.AttributeScale.measure(images, labels, num_classes=10)
+    light, wide = scale.attributes(images, labels)
+    np.testing.assert_array_equal(light, [False, True, False, True] * 2)
+    np.testing.assert_array_equal(wide, [False, False, True, True] * 2)
+    written = captions.fashion_captions(images, labels, scale, per_image=3, seed=1)
+    assert len(written) == 8 and all(len(set(texts)) == 3 for texts in written)  # three phrasings each
+    for texts, is_light, is_wide, label in zip(written, light, wide, labels):
+        for text in texts:
+            words = text.replace(",", "").split()
+            assert captions.FASHION_NOUNS[label] in text
+            assert captions.BRIGHTNESS_WORDS[int(is_light)] in words
+            assert captions.BRIGHTNESS_WORDS[1 - int(is_light)] not in words
+            assert captions.WIDTH_WORDS[int(is_wide)] in words and captions.WIDTH_WORDS[1 - int(is_wide)] not in words
+    assert written == captions.fashion_captions(images, labels, scale, per_image=3, seed=1)  # seeded
+    with pytest.raises(ValueError, match="per_image: expected 1 to 6"):
+        captions.fashion_captions(images, labels, scale, per_image=7)
+
+
+@needs_fashion_mnist
+def test_attributes_split_every_class_of_fashion_mnist_in_halves():
+    from tfgan_impl import data
+
+    source = data.load_source("fashion_mnist", "train")
+    images, labels = data.to_unit_interval(source.images[:5000]), source.labels[:5000]
+    scale = captions.AttributeScale.measure(images, labels, num_classes=10)
+    light, wide = scale.attributes(images, labels)
+    for label in range(10):
+        assert 0.4 < light[labels == label].mean() < 0.6, (label, light[labels == label].mean())
+        assert 0.4 < wide[labels == label].mean() < 0.6, (label, wide[labels == label].mean())
+    # the words mean what they say: light items are brighter than dark ones of their class
+    for measure, above in ((captions.brightness, light), (captions.width, wide)):
+        values = measure(images)
+        assert all(values[(labels == c) & above].mean() > 1.05 * values[(labels == c) & ~above].mean()
+                   for c in range(10))
+
+
+def test_a_folder_with_a_captions_file_is_a_source(tmp_path):
+    from tfgan_impl import images as images_module
+
+    for name in ("a.png", "b.png"):
+        images_module.save_png(RNG.integers(0, 256, (8, 8, 3), dtype=np.uint8), str(tmp_path / name))
+    (tmp_path / "captions.txt").write_text("a.png\ta red bird\nb.png\ta blue bird\na.png\ta bird, red\n\n")
+    images, texts = captions.load_caption_folder(str(tmp_path))
+    assert images.shape == (2, 8, 8, 3) and texts == [["a red bird", "a bird, red"], ["a blue bird"]]
+    (tmp_path / "captions.txt").write_text("a.png\ta red bird\nb.png a blue bird\n")
+    with pytest.raises(DataError, match=r"captions.txt:2: expected FILE<TAB>caption"):
+        captions.load_caption_folder(str(tmp_path))
+    (tmp_path / "captions.txt").write_text("a.png\ta red bird\nc.png\ta cat\n")
+    with pytest.raises(DataError, match="captions of c.png, which is not an image"):
+        captions.load_caption_folder(str(tmp_path))
+    (tmp_path / "captions.txt").write_text("a.png\ta red bird\n")
+    with pytest.raises(DataError, match=r"b.png: no caption in"):
+        captions.load_caption_folder(str(tmp_path))
+    with pytest.raises(DataError, match="no such captions file"):
+        captions.load_caption_folder(str(tmp_path), str(tmp_path / "missing.txt"))
