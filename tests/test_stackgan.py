@@ -195,3 +195,106 @@ def test_the_text_encoder_learns_class_and_attributes_from_captioned_fashion_mni
             agreements.append(np.corrcoef(image_embeddings[mine] @ (more - less), values[mine])[0, 1])
         # brightness: 0.90 when written
         assert np.mean(agreements) > 0.5, (measure.__name__, agreements)
+
+
+def tiny_stackgan(stage="stage1", two_stages=True, kl_weight=1.0):
+    from tfgan_impl.stackgan import StackGAN
+
+    keras.utils.set_random_seed(0)
+    model = StackGAN(
+        networks.stage1_generator(8, 6, (8, 8, 1), condition_dim=4, filters=4),
+        networks.stackgan_discriminator((8, 8, 1), 6, filters=4, text_dim=4, name="stage1_discriminator"),
+        networks.stage2_generator((8, 8, 1), (16, 16, 1), 6, condition_dim=4, filters=4, num_residual=1)
+        if two_stages else None,
+        networks.stackgan_discriminator((16, 16, 1), 6, filters=4, text_dim=4, name="stage2_discriminator")
+        if two_stages else None,
+        latent_dim=8, kl_weight=kl_weight, stage=stage)
+    for network in (model.stage1_generator, model.stage1_discriminator, model.stage2_generator,
+                    model.stage2_discriminator):
+        if network is not None:
+            networks.synchronize_batch_norm(network)
+    model.compile(d_optimizer=keras.optimizers.SGD(0.05), g_optimizer=keras.optimizers.SGD(0.05))
+    return model
+
+
+def text_batches(count=16, batch=8):
+    images = RNG.uniform(-1, 1, (count, 16, 16, 1)).astype("float32")
+    embeddings = RNG.normal(size=(count, 6)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices((images, embeddings, np.roll(embeddings, 1, axis=0))).batch(batch)
+
+
+def snapshot(model, names):
+    return {name: [w.numpy().copy() for w in getattr(model, name).weights] for name in names}
+
+
+def changed(before, model):
+    return {name for name, weights in before.items()
+            if any(not np.array_equal(w, v.numpy()) for w, v in zip(weights, getattr(model, name).weights))}
+
+
+NETWORKS = ("stage1_generator", "stage1_discriminator", "stage2_generator", "stage2_discriminator")
+
+
+@pytest.mark.parametrize("stage, trained", [("stage1", {"stage1_generator", "stage1_discriminator"}),
+                                            ("stage2", {"stage2_generator", "stage2_discriminator"}),
+                                            ("joint", set(NETWORKS))])
+def test_each_stage_setting_trains_its_networks_and_leaves_the_others(stage, trained):
+    """Stage-II trains on a frozen Stage-I (weights and batch-norm statistics unchanged), as the paper does."""
+    model = tiny_stackgan(stage)
+    before = snapshot(model, NETWORKS)
+    history = model.fit(text_batches(), epochs=1, verbose=0)
+    assert changed(before, model) == trained
+    assert history.history["kl"][0] > 0 and history.history["d_mismatched"][0] > 0
+    assert int(model.steps.numpy()) == 2
+
+
+def test_the_kl_weight_and_the_mismatched_term_enter_the_losses():
+    data = next(iter(text_batches()))
+    model = tiny_stackgan("joint")
+    without = tiny_stackgan("joint", kl_weight=0.0)
+    with_kl, kl = model.generator_loss(data), None
+    kl = float(with_kl.metrics["kl"])
+    np.testing.assert_allclose(float(with_kl.metrics["g_loss"]) - float(without.generator_loss(data).metrics["g_loss"]),
+                               kl, rtol=1e-4)  # same networks and noise: the difference is lambda x KL
+    images, embeddings, _ = data
+    # matched text as the "mismatched" one: the loss the discriminator pays for telling them apart changes
+    same = model.discriminator_loss((images, embeddings, embeddings)).metrics["d_loss"]
+    assert abs(float(same) - float(model.discriminator_loss(data).metrics["d_loss"])) > 1e-4
+
+
+def test_set_stage_switches_the_step_and_refuses_what_the_model_cannot_do():
+    model = tiny_stackgan("stage1")
+    model.fit(text_batches(), epochs=1, verbose=0)
+    before = snapshot(model, NETWORKS)
+    model.set_stage("stage2")
+    model.fit(text_batches(), epochs=1, verbose=0)
+    assert changed(before, model) == {"stage2_generator", "stage2_discriminator"}
+    with pytest.raises(ValueError, match="stage: expected one of stage1, stage2, joint"):
+        model.set_stage("stage3")
+    with pytest.raises(ValueError, match="stage: 'joint' needs Stage-II networks"):
+        tiny_stackgan("stage1", two_stages=False).set_stage("joint")
+
+
+def test_two_replicas_train_like_one_device():
+    """Noise drawn for the global batch, losses scaled to it, mismatches made by the data and synchronized batch
+    norm: one device and two replicas take the same steps."""
+    from tests.test_distribute import one_and_two_replicas
+
+    moved, apart = one_and_two_replicas(lambda: tiny_stackgan("joint"), text_batches())
+    assert moved > 1e-2, moved
+    assert apart < 1e-3 * moved, (apart, moved)
+
+
+def test_the_model_saves_and_generates_the_same_images(tmp_path):
+    model = tiny_stackgan("joint")
+    model.fit(text_batches(), epochs=1, verbose=0)
+    embeddings = RNG.normal(size=(3, 6)).astype("float32")
+    images = model.generate(embeddings, seed=3)
+    assert images.shape == (3, 16, 16, 1) and 0 <= images.min() and images.max() <= 1
+    assert model.generate(embeddings, seed=3, stage="stage1").shape == (3, 8, 8, 1)
+    assert not np.array_equal(images, model.generate(embeddings, seed=4))
+    path = str(tmp_path / "stackgan.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert restored.stage == "joint"
+    np.testing.assert_allclose(restored.generate(embeddings, seed=3), images, atol=1e-6)

@@ -15,7 +15,8 @@ from tfgan_impl.networks.progan import progan_discriminator, progan_generator
 from tfgan_impl.networks.pix2pix import patch_discriminator, resnet_translator, unet_generator
 from tfgan_impl.networks.resnet import resnet_discriminator, resnet_generator
 from tfgan_impl.networks.stylegan2 import stylegan2_discriminator, stylegan2_generator
-from tfgan_impl.networks.stackgan import ConditioningAugmentation
+from tfgan_impl.networks.stackgan import (ConditioningAugmentation, SpatialReplicate, stackgan_discriminator,
+                                         stage1_generator, stage2_generator)
 from tfgan_impl.networks.superres import (PixelShuffle, VGGInput, rrdb_generator, srgan_discriminator,
                                          srresnet_generator, vgg19_features)
 

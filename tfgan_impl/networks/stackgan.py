@@ -46,3 +46,150 @@ class ConditioningAugmentation(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_impl")
+class SpatialReplicate(keras.layers.Layer):
+    """`[batch, D]` vectors replicated over the positions of a `[batch, H, W, C]` feature map, `[batch, H, W, D]`:
+    how StackGAN joins text to image features (sec. 3.4, "spatially replicated")."""
+
+    def call(self, inputs):
+        vectors, features = inputs
+        shape = tf.shape(features)
+        return tf.tile(vectors[:, None, None, :], tf.stack([1, shape[1], shape[2], 1]))
+
+    def compute_output_shape(self, input_shape):
+        vectors, features = input_shape
+        return (vectors[0], features[1], features[2], vectors[-1])
+
+
+def _upsampling_block(x, filters):
+    """StackGAN's upsampling: nearest-neighbour x2, 3x3 convolution, batch norm, ReLU (sec. 3.4)."""
+    x = keras.layers.UpSampling2D(2)(x)
+    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    return keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+
+
+def _residual_block(x, filters):
+    y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    y = keras.layers.ReLU()(keras.layers.BatchNormalization()(y))
+    y = keras.layers.BatchNormalization()(keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(y))
+    return keras.layers.ReLU()(keras.layers.Add()([x, y]))
+
+
+def _halvings(size, smallest=4):
+    from tfgan_impl.networks.dcgan import _num_upsamplings
+
+    count = _num_upsamplings(size)
+    if count == 0 or size // 2 ** count < smallest - 1:
+        raise ValueError(f"image size {size}: StackGAN's networks need an even size of at least 8")
+    return count
+
+
+def stage1_generator(latent_dim=100, embedding_dim=128, image_shape=(64, 64, 3), condition_dim=128, filters=64):
+    """StackGAN's Stage-I generator (sec. 3.2 and 3.4): c_0 from conditioning augmentation, concatenated with z,
+    a dense projection to the smallest feature map, then upsampling blocks to the low-resolution image (tanh).
+
+    Args:
+        latent_dim: size of z (100 in the paper).
+        embedding_dim: size of the text embedding phi_t.
+        image_shape: `[H, W, C]` of the Stage-I images (64x64 in the paper), square and even.
+        condition_dim: N_g, the size of c_0 (128).
+        filters: filters of the last block; each earlier block has twice its successor's.
+
+    Returns:
+        A Keras model of `[z, embedding, epsilon]` to `[images, mu, log_sigma]`.
+    """
+    size, channels = int(image_shape[0]), int(image_shape[-1])
+    upsamplings = _halvings(size)
+    start = size // 2 ** upsamplings
+    z = keras.Input((int(latent_dim),), name="z")
+    embedding = keras.Input((int(embedding_dim),), name="embedding")
+    epsilon = keras.Input((int(condition_dim),), name="epsilon")
+    c, mu, log_sigma = ConditioningAugmentation(condition_dim, name="conditioning_augmentation")([embedding, epsilon])
+    width = int(filters) * 2 ** upsamplings
+    x = keras.layers.Dense(start * start * width, use_bias=False)(keras.layers.Concatenate()([c, z]))
+    x = keras.layers.Reshape((start, start, width))(keras.layers.ReLU()(keras.layers.BatchNormalization()(x)))
+    for block in range(upsamplings):
+        x = _upsampling_block(x, width // 2 ** (block + 1))
+    images = keras.layers.Conv2D(channels, 3, padding="same", activation="tanh", dtype="float32", name="images")(x)
+    return keras.Model([z, embedding, epsilon], [images, mu, log_sigma], name="stage1_generator")
+
+
+def stage2_generator(low_shape=(64, 64, 3), image_shape=(256, 256, 3), embedding_dim=128, condition_dim=128,
+                     filters=64, num_residual=2):
+    """StackGAN's Stage-II generator (sec. 3.3 and 3.4): the Stage-I image encoded by strided convolutions to
+    a small map, joined with its own c (a second conditioning augmentation, spatially replicated), residual
+    blocks, then upsampling blocks to the high-resolution image, which corrects Stage-I's defects and adds
+    detail.
+
+    Args:
+        low_shape, image_shape: `[H, W, C]` of the Stage-I and Stage-II images; the scale is a power of two.
+        embedding_dim, condition_dim: as for `stage1_generator`.
+        filters: filters of the encoder's first convolution; the joined map has 4 times as many.
+        num_residual: residual blocks (4 in the paper).
+
+    Returns:
+        A Keras model of `[low-resolution images, embedding, epsilon]` to `[images, mu, log_sigma]`.
+    """
+    low_size, size, channels = int(low_shape[0]), int(image_shape[0]), int(image_shape[-1])
+    scale = size // low_size
+    if size % low_size or scale < 2 or scale & (scale - 1):
+        raise ValueError(f"image_shape: Stage-II's size {size} must be a power-of-two multiple of Stage-I's "
+                         f"{low_size}")
+    halvings = 1 if low_size % 2 else min(2, _halvings(low_size))
+    low = keras.Input(tuple(int(d) for d in low_shape), name="low_resolution")
+    embedding = keras.Input((int(embedding_dim),), name="embedding")
+    epsilon = keras.Input((int(condition_dim),), name="epsilon")
+    c, mu, log_sigma = ConditioningAugmentation(condition_dim, name="conditioning_augmentation")([embedding, epsilon])
+    x = keras.layers.ReLU()(keras.layers.Conv2D(int(filters), 3, padding="same")(low))
+    width = int(filters)
+    for _ in range(halvings):
+        width *= 2
+        x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=False)(x)
+        x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    x = keras.layers.Concatenate()([x, SpatialReplicate()([c, x])])
+    x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    for _ in range(int(num_residual)):
+        x = _residual_block(x, width)
+    for _ in range(halvings + scale.bit_length() - 1):
+        width = max(int(filters) // 2, width // 2)
+        x = _upsampling_block(x, width)
+    if x.shape[1] != size:  # an odd Stage-I size: the encoder's "same" padding rounded up
+        x = keras.layers.Resizing(size, size, interpolation="nearest")(x)
+    images = keras.layers.Conv2D(channels, 3, padding="same", activation="tanh", dtype="float32", name="images")(x)
+    return keras.Model([low, embedding, epsilon], [images, mu, log_sigma], name="stage2_generator")
+
+
+def stackgan_discriminator(image_shape=(64, 64, 3), embedding_dim=128, filters=64, text_dim=128, name=None):
+    """StackGAN's discriminators (sec. 3.4): strided 4x4 convolutions (batch norm and LeakyReLU 0.2, none on the
+    first) down to a map of side M_d <= 4; the text embedding compressed by a dense layer to N_d (`text_dim`),
+    spatially replicated and concatenated; a 1x1 convolution and one logit: D judges image and text together,
+    which the matching-aware loss needs.
+
+    Args:
+        image_shape: `[H, W, C]` of the images it judges.
+        embedding_dim: size of the text embedding.
+        filters: filters of the first convolution, doubled at each.
+        text_dim: N_d (128 in the paper).
+        name: the model's name.
+
+    Returns:
+        A Keras model of `[images, embedding]` to logits `[batch, 1]`.
+    """
+    images = keras.Input(tuple(int(d) for d in image_shape), name="images")
+    embedding = keras.Input((int(embedding_dim),), name="embedding")
+    x, width = images, int(filters)
+    while x.shape[1] > 4:
+        x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=x is not images)(x)
+        if x is not images and width != int(filters):
+            x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+        width *= 2
+    text = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(int(text_dim))(embedding))
+    x = keras.layers.Concatenate()([x, SpatialReplicate()([text, x])])
+    x = keras.layers.Conv2D(width // 2, 1, use_bias=False)(x)
+    x = keras.layers.LeakyReLU(0.2)(keras.layers.BatchNormalization()(x))
+    logits = keras.layers.Dense(1, dtype="float32")(keras.layers.Flatten()(x))
+    return keras.Model([images, embedding], logits, name=name or "stackgan_discriminator")
