@@ -74,7 +74,7 @@ def scores(outputs, originals, evaluator, hole=None):
 def table(rows, columns):
     lines = ["| method | " + " | ".join(columns) + " | training |", "| --- |" + " --- |" * (len(columns) + 1)]
     for name, figures in rows.items():
-        cells = [f"{figures[c]:.3f}" if c in ("ssim", "l1_hole") else f"{figures[c]:.2f}" for c in columns]
+        cells = [f"{figures[c]:.3f}" if c in ("ssim", "l1_hole", "detail") else f"{figures[c]:.2f}" for c in columns]
         seconds = figures.get("seconds")
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {'' if seconds is None else f'{seconds:.0f} s'} |")
     return "\n".join(lines)
