@@ -34,7 +34,7 @@ from tfgan_impl.metrics import classifier as classifiers  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 CONFIGS = os.path.join(ROOT, "configs")
-# Sized as the learning tests are (2 RRDBs / SRResNet blocks of 16 channels; 16 filters), with XLA.
+# Sized as the learning tests are (2 RRDBs / SRResNet blocks of 16 channels; 16 filters); XLA as the configs say.
 SUPERRES = {
     "pixel loss": ["train.adversarial_weight=0"],
     "SRGAN": ["model.generator={name: srresnet, filters: 16, num_blocks: 4}", "model.adversarial_loss=non_saturating"],
@@ -44,8 +44,7 @@ SUPERRES_COMMON = ["model.generator.num_blocks=2", "model.generator.filters=16",
                    "model.discriminator.filters=16", "model.discriminator.dense_units=64",
                    "train.g_optimizer.learning_rate=0.0005", "train.d_optimizer.learning_rate=0.0005"]
 INPAINTING = {"L1 only": ["train.adversarial_weight=0"], "GAN": ["train.adversarial_weight=0.01"]}
-INPAINTING_COMMON = ["model.generator.filters=16", "model.discriminator.filters=16", "data.batch_size=16",
-                     "train.jit_compile=true"]
+INPAINTING_COMMON = ["model.generator.filters=16", "model.discriminator.filters=16", "data.batch_size=16"]
 
 
 def train(path, overrides, steps, pretrain=None):
