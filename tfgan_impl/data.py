@@ -27,10 +27,7 @@ from tfgan_impl import ranges
 from tfgan_impl.errors import DataError
 
 # Where Debian's dataset packages (`apt-get install dataset-fashion-mnist`) put their files.
-LOCAL_COPIES = {
-    "mnist": ("/usr/share/datasets/mnist",),
-    "fashion_mnist": ("/usr/share/datasets/fashion-mnist",),
-}
+LOCAL_COPIES = {"mnist": ("/usr/share/datasets/mnist",), "fashion_mnist": ("/usr/share/datasets/fashion-mnist",)}
 # Class names of the local copies, as TFDS names them (IDX files hold only the ids).
 CLASS_NAMES = {
     "mnist": [str(digit) for digit in range(10)],
@@ -189,18 +186,9 @@ def can_reach(host="storage.googleapis.com", port=443, timeout=5.0):
 
 
 def open_tfds(name, split="train", data_dir=None, shuffle_seed=None):
-    """`(builder, dataset of examples)` of a TensorFlow Datasets split, preparing the set first.
-
-    A set that is not prepared in `data_dir` is downloaded; offline that fails at once with a clear error
-    instead of after TFDS's minutes of retries.
-
-    Args:
-        name, split, data_dir: the set, split and TFDS data directory.
-        shuffle_seed: None reads the files in order; a seed shuffles them, the same way for the same seed.
-
-    Raises:
-        DataError: naming the set and split.
-    """
+    """`(builder, dataset of examples)` of a TensorFlow Datasets split, prepared first (offline, a set missing from
+    `data_dir` fails at once with a `DataError` instead of after TFDS's minutes of retries); `shuffle_seed` shuffles
+    the files, the same way for the same seed (None: in order)."""
     try:
         import tensorflow_datasets as tfds
 
@@ -209,10 +197,8 @@ def open_tfds(name, split="train", data_dir=None, shuffle_seed=None):
             raise DataError(f"tfds:{name}:{split}: not prepared in {builder.data_dir} and TFDS's servers cannot "
                             "be reached; offline, use an idx:, folder: or npz: source")
         builder.download_and_prepare()
-        if shuffle_seed is None:
-            return builder, builder.as_dataset(split=split, shuffle_files=False)
-        return builder, builder.as_dataset(split=split, shuffle_files=True,
-                                           read_config=tfds.ReadConfig(shuffle_seed=int(shuffle_seed)))
+        read_config = tfds.ReadConfig(shuffle_seed=None if shuffle_seed is None else int(shuffle_seed))
+        return builder, builder.as_dataset(split=split, shuffle_files=shuffle_seed is not None, read_config=read_config)
     except DataError:
         raise
     except Exception as error:  # TFDS raises many types (network, registration, split names)
@@ -222,12 +208,10 @@ def open_tfds(name, split="train", data_dir=None, shuffle_seed=None):
 
 
 def load_tfds(name, split="train", data_dir=None):
-    """Opens a TensorFlow Datasets set as `(image, label)` pairs (labels are -1 where the set has none); see
-    `open_tfds`."""
+    """A TensorFlow Datasets split as `(image, label)` pairs (label -1 where the set has none); see `open_tfds`."""
     builder, dataset = open_tfds(name, split, data_dir)
-    num_examples = int(dataset.cardinality())
-    if num_examples < 0:  # unknown cardinality: ask the dataset's metadata
-        num_examples = builder.info.splits[split].num_examples
+    num_examples = int(dataset.cardinality())  # unknown (-2): ask the dataset's metadata
+    num_examples = num_examples if num_examples >= 0 else builder.info.splits[split].num_examples
     features = builder.info.features
     has_labels = "label" in features
     image_key = "image" if "image" in features else next(iter(features))
