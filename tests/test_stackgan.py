@@ -218,8 +218,9 @@ def tiny_stackgan(stage="stage1", two_stages=True, kl_weight=1.0):
 
 
 def text_batches(count=16, batch=8):
-    images = RNG.uniform(-1, 1, (count, 16, 16, 1)).astype("float32")
-    embeddings = RNG.normal(size=(count, 6)).astype("float32")
+    rng = np.random.default_rng(1)  # its own seed: the module's RNG depends on which tests ran before
+    images = rng.uniform(-1, 1, (count, 16, 16, 1)).astype("float32")
+    embeddings = rng.normal(size=(count, 6)).astype("float32")
     return tf.data.Dataset.from_tensor_slices((images, embeddings, np.roll(embeddings, 1, axis=0))).batch(batch)
 
 
@@ -288,7 +289,7 @@ def test_two_replicas_train_like_one_device():
 def test_the_model_saves_and_generates_the_same_images(tmp_path):
     model = tiny_stackgan("joint")
     model.fit(text_batches(), epochs=1, verbose=0)
-    embeddings = RNG.normal(size=(3, 6)).astype("float32")
+    embeddings = np.random.default_rng(2).normal(size=(3, 6)).astype("float32")
     images = model.generate(embeddings, seed=3)
     assert images.shape == (3, 16, 16, 1) and 0 <= images.min() and images.max() <= 1
     assert model.generate(embeddings, seed=3, stage="stage1").shape == (3, 8, 8, 1)

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import distribute, noise
+from tfgan_impl import distribute, noise, ranges
 from tfgan_impl import losses as losses_module
 from tfgan_impl.adversarial import AdversarialModel, Phase, PhaseLoss, check_non_negative
 
@@ -185,8 +185,7 @@ class StackGAN(AdversarialModel):
             images = self.stage1_generator([z, embeddings, epsilon[:, 0]], training=False)[0]
         else:
             images = self([z, embeddings, epsilon], training=False)
-        low, high = self.output_range
-        return np.clip((np.asarray(images, np.float32) - low) / (high - low), 0.0, 1.0)
+        return ranges.to_unit_interval(np.asarray(images, np.float32), self.output_range)
 
     def get_config(self):
         networks = {name: None if getattr(self, name) is None else keras.saving.serialize_keras_object(getattr(self, name))

@@ -11,6 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_impl import distribute
+
 
 def caption_encoder(vocabulary, embedding_dim=128, word_dim=64, max_words=16):
     """Captions (strings) to unit-length sentence embeddings: words (lower-cased, punctuation stripped) ->
@@ -103,9 +105,7 @@ class TextImageMatcher(keras.Model):
     def train_step(self, data):
         with tf.GradientTape() as tape:
             loss, accuracy = self._matching(data, training=True)
-            # The global batch's mean, the same step under any number of replicas.
-            scaled = tf.reduce_sum(loss) / tf.cast(tf.shape(loss)[0] * self.distribute_strategy.num_replicas_in_sync,
-                                                  tf.float32)
+            scaled = distribute.scale_to_global_batch(loss)  # the same step under any number of replicas
         variables = self.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         self.loss_tracker.update_state(loss)
