@@ -8,7 +8,7 @@ import pytest
 
 from tfgan_impl import builder, families
 from tfgan_impl import config as config_module
-from tfgan_impl.samplers import Translator
+from tfgan_impl.samplers import TextSampler, Translator
 from tfgan_impl.errors import ConfigError
 
 CONFIGS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "configs", "*.yaml")))
@@ -26,6 +26,12 @@ def test_shipped_configs_validate_and_build(path):
         assert model.generator.output_shape[-1] == 3
         size = 32 // getattr(model, "scale", 1)  # super-resolution upscales its input
         assert model.translate(np.zeros((1, size, size, 3), np.float32)).shape == (1, 32, 32, 3)
+        return
+    if families.get(config.model.type).sampler is TextSampler:
+        model = builder.compile_model(builder.build_model(
+            config, {"sample_shape": [32, 32, 1], "embedding_dim": 64, "vocabulary": ["a", "dark", "bag"]}), config)
+        assert model.generate_from_text(["a dark bag"]).shape == (1, 32, 32, 1)
+        assert model.generate_from_text(["a dark bag"], stage=0).shape == (1, 16, 16, 1)
         return
     if os.path.basename(path) in BUILT_IN_THEIR_OWN_TESTS:
         return  # validated by the load above

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import FASHION_MNIST_DIR
 from tfgan_impl import config as config_module
 from tfgan_impl import families, rundir, sampling, training
-from tfgan_impl.samplers import Translator
+from tfgan_impl.samplers import TextSampler, Translator
 
 CONFIGS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "configs", "*.yaml")))
 
@@ -36,6 +36,8 @@ def shrunk(path):
             network.update(filters=4, num_blocks=1)
         elif network["name"] in ("inpainting", "global_local"):
             network.update(filters=4, **({"dilations": [2]} if kind == "generator" else {}))
+        elif network["name"] == "stackgan":
+            network.update(filters=4, **({"stage2_filters": 4, "num_residual": 1} if kind == "generator" else {}))
         elif network["name"] == "stylegan2":
             network.update(channel_base=32, channel_max=8, **({"w_dim": 8, "mapping_layers": 1}
                                                               if kind == "generator" else {}))
@@ -72,6 +74,11 @@ def test_config_trains_and_samples(path, tmp_path):
     gan = training.train(config, run_dir, verbose=0)
     assert os.path.exists(os.path.join(run_dir, "samples", "epoch_001.png"))
     reloaded = rundir.load_run(run_dir)
+    if families.get(config.model.type).sampler is TextSampler:
+        captions = ["a dark bag", "a light ankle boot"]
+        np.testing.assert_allclose(reloaded.generate_from_text(captions, seed=1), gan.generate_from_text(captions, seed=1),
+                                   atol=1e-5)
+        return
     if families.get(config.model.type).sampler is Translator:
         shape = [8 if size is None else size for size in reloaded.translation_input_shapes()[0][1:]]  # None: any
         images = np.random.default_rng(0).random((2, *shape)).astype(np.float32)

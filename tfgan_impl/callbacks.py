@@ -102,6 +102,46 @@ class TranslationGrid(SampleGrid):
         return np.stack(columns, axis=1).reshape(-1, *columns[0].shape[1:]), 3
 
 
+class TextGrid(SampleGrid):
+    """Writes, every `every` epochs, a row per fixed caption: its real image, then `columns - 1` samples drawn for
+    its embedding (each with its own noise): `DIRECTORY/epoch_NNN.png`, TensorBoard images, and the rows' captions
+    in `DIRECTORY/captions.txt` (a text sampler's `SampleGrid`).
+
+    Args:
+        directory: folder for the PNG files.
+        captions: the rows' captions (strings), or None when only embeddings are known.
+        embeddings: `[rows, E]`.
+        images: the rows' real images in [0, 1].
+        every: write after every `every`-th epoch.
+        columns: images per row.
+        seed: seed of the samples' noise.
+        log_dir: optional TensorBoard log directory for image summaries.
+    """
+
+    def __init__(self, directory, captions, embeddings, images, every=1, columns=8, seed=0, log_dir=None):
+        super().__init__(directory, every=every, num=len(embeddings), seed=seed, log_dir=log_dir)
+        self.captions = None if captions is None else [str(text) for text in captions]
+        self.embeddings = np.asarray(embeddings, np.float32)
+        self.images = np.asarray(images, np.float32)
+        self.columns = max(int(columns), 2)
+
+    def on_train_begin(self, logs=None):
+        if self.log_dir and self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
+        if self.captions is not None:
+            lines = "".join(f"row {index + 1}: {text}\n" for index, text in enumerate(self.captions))
+            images.write_text(os.path.join(self.directory, "captions.txt"), lines)
+
+    def _samples(self):
+        drawn = self.model.generate_from_embeddings(np.repeat(self.embeddings, self.columns - 1, axis=0), self.seed)
+        rows = drawn.reshape(len(self.embeddings), self.columns - 1, *drawn.shape[1:])
+        real = self.images
+        if real.shape[1:3] != drawn.shape[1:3]:
+            real = np.asarray(tf.image.resize(real, drawn.shape[1:3]), np.float32)
+        real = np.broadcast_to(real, real.shape[:-1] + (drawn.shape[-1],))
+        return np.concatenate([real[:, None], rows], axis=1).reshape(-1, *drawn.shape[1:]), self.columns
+
+
 class EpochScalars(keras.callbacks.Callback):
     """Writes every epoch's logs (losses, metrics, throughput) as TensorBoard scalars in `log_dir/train`.
 

@@ -1,6 +1,6 @@
 """Images with captions, the data of text-to-image GANs (StackGAN, Zhang et al. 2017; GAN-CLS, Reed et al. 2016).
 
-Two sources:
+Three sources (`load_captioned`):
 
 - Captioned Fashion-MNIST, offline: each image's captions are written from its class name and from two attributes
   measured on the image, its brightness (`dark`/`light`) and its width (`narrow`/`wide`), in several phrasings
@@ -8,6 +8,7 @@ Two sources:
   be measured by the domain classifier and by the same measurements.
 - A folder of images with a captions file: one caption per line, `FILE<TAB>caption`, several lines per file
   allowed (the layout of CUB's and COCO's caption lists, flattened).
+- A TensorFlow Datasets set with captions (`coco_captions`: features `image` and `captions/text`), online.
 
 Attributes split each class at its median, so that every class has dark and light, narrow and wide items; the
 medians are measured once on the training images and kept, so held-out images are described on the same scale.
@@ -16,7 +17,9 @@ import dataclasses
 import os
 
 import numpy as np
+import tensorflow as tf
 
+from tfgan_impl import data as data_module
 from tfgan_impl import images as images_module
 from tfgan_impl.errors import DataError
 
@@ -142,3 +145,90 @@ def load_caption_folder(directory, captions_file=None):
     if len(shapes) != 1:
         raise DataError(f"{directory}: images of different shapes {shapes[:3]}")
     return np.stack(decoded), [by_file[name] for name in names]
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptionedImages:
+    """Images with their captions.
+
+    Attributes:
+        images: `[n, H, W, C]` uint8.
+        captions: `n` lists of strings.
+        labels: `[n]` class ids where the source has them, else None.
+        scale: the `AttributeScale` the captions were written on (captioned Fashion-MNIST), else None.
+    """
+
+    images: np.ndarray
+    captions: list
+    labels: np.ndarray = None
+    scale: AttributeScale = None
+
+
+def _resized(images, image_size):
+    """uint8 images resized to `image_size` (area averaging down, bilinear up), or as they are for None."""
+    if image_size is None or list(images.shape[1:3]) == list(image_size):
+        return images
+    resized = tf.image.resize(tf.cast(images, tf.float32), list(image_size), antialias=True)
+    return np.asarray(tf.clip_by_value(tf.round(resized), 0, 255), np.uint8)
+
+
+def load_tfds_captioned(name, split="train", data_dir=None, image_size=None):
+    """A TFDS set of images with captions (`coco_captions`) in memory, images resized to `image_size` (required:
+    its images differ in size)."""
+    if image_size is None:
+        raise DataError(f"tfds:{name}: its images differ in size; set data.image_size, e.g. [64, 64]")
+    builder, examples = data_module.open_tfds(name, split, data_dir)
+    features = builder.info.features
+    if "image" not in features or "captions" not in features:
+        raise DataError(f"tfds:{name}: no image and captions features (expected those of coco_captions)")
+    images, captions = [], []
+    for example in examples.map(lambda ex: (tf.image.resize(tf.cast(ex["image"], tf.float32), list(image_size),
+                                                            antialias=True), ex["captions"]["text"])):
+        texts = [text.decode("utf-8").strip() for text in example[1].numpy()]
+        if texts:
+            images.append(np.asarray(tf.clip_by_value(tf.round(example[0]), 0, 255), np.uint8))
+            captions.append(texts)
+    if not images:
+        raise DataError(f"tfds:{name}:{split}: no captioned images")
+    return CaptionedImages(np.stack(images), captions)
+
+
+def load_captioned(source, captions="attributes", split="train", data_dir=None, image_size=None, per_image=3,
+                   seed=0, scale=None):
+    """The images of a data source with captions.
+
+    Args:
+        source: a data source string (`tfgan_impl.data`): `fashion_mnist` or `idx:DIR` of it for `attributes`,
+            `folder:DIR` for a captions file, `tfds:NAME[:SPLIT]` for `tfds`.
+        captions: `attributes` (written from the class and measured attributes, `fashion_captions`), `tfds` (the
+            set's own), or the path of a captions file (`load_caption_folder`; `folder` for the folder's
+            `captions.txt`).
+        split, data_dir, image_size: as `data.load_source`.
+        per_image: captions written per image (`attributes`).
+        seed: seed of the written phrasings.
+        scale: the `AttributeScale` to describe images on (held-out images: the training images' one); by
+            default measured on these images.
+
+    Raises:
+        DataError: naming the source, the file or the option at fault.
+    """
+    kind, _, rest = source.partition(":")
+    if captions == "tfds":
+        if kind != "tfds":
+            raise DataError(f"{source}: captions 'tfds' come from a tfds: source, e.g. tfds:coco_captions")
+        name, _, named_split = rest.partition(":")
+        return load_tfds_captioned(name, named_split or split, data_dir, image_size)
+    if captions == "attributes":
+        opened = data_module.load_source(source, split, data_dir)
+        if opened.images is None or opened.images.ndim != 4 or opened.images.shape[-1] != 1 or \
+                opened.num_classes != len(FASHION_NOUNS):
+            raise DataError(f"{source}: captions written from attributes need Fashion-MNIST (fashion_mnist or an "
+                            "idx: copy of it)")
+        unit = data_module.to_unit_interval(opened.images)
+        scale = scale or AttributeScale.measure(unit, opened.labels, opened.num_classes)
+        written = fashion_captions(unit, opened.labels, scale, per_image=per_image, seed=seed)
+        return CaptionedImages(_resized(opened.images, image_size), written, np.asarray(opened.labels), scale)
+    if kind != "folder":
+        raise DataError(f"{source}: a captions file goes with a folder: source (folder:DIR)")
+    images, written = load_caption_folder(rest, None if captions == "folder" else captions)
+    return CaptionedImages(_resized(images, image_size), written)

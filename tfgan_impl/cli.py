@@ -84,7 +84,7 @@ def _strategy_of(config_path, overrides):
 
 def _sample(args):
     from tfgan_impl import rundir, sampling
-    from tfgan_impl.samplers import Translator
+    from tfgan_impl.samplers import TextSampler, Translator
 
     labels = None
     if args.labels is not None:
@@ -93,6 +93,8 @@ def _sample(args):
         except ValueError:
             raise UserError(f"--labels {args.labels!r}: expected comma-separated class ids, e.g. 0,1,2") from None
     model = rundir.load_run(args.run_dir)
+    if isinstance(model, TextSampler) or args.text or args.embeddings is not None or args.stages:
+        return _sample_text(model, args)
     translator = isinstance(model, Translator)
     if translator or args.input is not None or args.inverse or args.masks is not None or args.tile is not None:
         if not translator:
@@ -108,6 +110,28 @@ def _sample(args):
         return 0
     count = sampling.write_samples(model, args.num, args.seed, args.out, labels=labels, interpolate=args.interpolate,
                                    steps=args.steps, truncation=args.truncation, mix=args.mix)
+    print(f"wrote {count} samples to {args.out}")
+    return 0
+
+
+def _sample_text(model, args):
+    import numpy as np
+
+    from tfgan_impl import sampling
+    from tfgan_impl.samplers import TextSampler
+
+    if not isinstance(model, TextSampler):
+        raise UserError(f"--text: {args.run_dir} does not draw from text; only text-to-image runs (stackgan) do")
+    embeddings = None
+    if args.embeddings is not None:
+        try:
+            embeddings = np.load(args.embeddings, allow_pickle=False)
+        except FileNotFoundError:
+            raise UserError(f"--embeddings {args.embeddings}: no such file") from None
+        except (OSError, ValueError) as error:
+            raise UserError(f"--embeddings {args.embeddings}: not a readable .npy array ({error})") from None
+    count = sampling.write_text_samples(model, args.num, args.seed, args.out, captions=args.text or None,
+                                        embeddings=embeddings, stages=args.stages)
     print(f"wrote {count} samples to {args.out}")
     return 0
 
@@ -135,7 +159,8 @@ def _evaluate(args):
     else:
         run = rundir.load(args.samples)
         if not isinstance(run.model, NoiseSampler):
-            raise UserError(f"{args.samples}: a translator run; the sample metrics score generators of noise")
+            raise UserError(f"{args.samples}: a {type(run.model).__name__} run; the sample metrics score generators "
+                            "of noise (write its samples with 'sample ... --out FILE.npy' and evaluate that file)")
         data, image_size = args.data or run.config.data.source, run.config.data.image_size
         chunks = evaluation.generator_chunks(run.model, args.num, seed=args.seed)
     evaluator = evaluation.Evaluator(data, metric_names, classifier=args.classifier,
@@ -209,6 +234,12 @@ def make_parser():
     sample.add_argument("--mix", type=int, metavar="LAYER",
                         help="style-mixing runs (stylegan2): a grid of --num sources by --num destinations, each "
                              "cell the source's layers before LAYER and the destination's from it on")
+    sample.add_argument("--text", action="append", default=[], metavar="CAPTION",
+                        help="text-to-image runs: a caption to draw --num samples of, a row each (repeatable)")
+    sample.add_argument("--embeddings", metavar="FILE.npy",
+                        help="text-to-image runs: sentence embeddings [rows, E] to draw from instead of --text")
+    sample.add_argument("--stages", action="store_true",
+                        help="text-to-image runs: show each stage's images side by side (StackGAN's Stage-I, II)")
     sample.add_argument("--input", help="translator runs: an image file or a directory of images to translate "
                         "(--out is then a directory)")
     sample.add_argument("--inverse", action="store_true", help="CycleGAN runs: translate from B to A")

@@ -210,6 +210,45 @@ def class_fidelity(gan, classifier, data, num_per_class=500, seed=0, truncation=
             "class_accuracies": accuracies, "class_fcds": distances}
 
 
+def text_following(model, classifier, per_caption=16, seed=0, stage=None, phrasings=2):
+    """How well a text-to-image model trained on captioned Fashion-MNIST (`tfgan_impl.captions`) draws what its
+    captions say: for every class and every pair of attributes (dark or light, narrow or wide), samples drawn for
+    captions saying them, scored by a domain classifier of the classes and by the attributes measured on them.
+
+    Args:
+        model: a trained `TextSampler` with a text encoder.
+        classifier: a Fashion-MNIST domain classifier (`.keras` path or model), which judges samples at its size.
+        per_caption: samples drawn for each caption.
+        seed: seed of the noise.
+        stage: a stage's images (an index of `model.stage_generators`) instead of the final ones.
+        phrasings: captions written for each class and attributes, in the first `phrasings` wordings.
+
+    Returns:
+        `{"class_accuracy", "class_accuracies": [per class], "brightness_agreement", "width_agreement",
+        "brightness_gap", "width_gap"}`: an attribute's agreement is the fraction of classes whose samples for
+        captions saying "light" ("wide") measure higher than those for "dark" ("narrow"); its gap is the mean of
+        that difference over classes (`captions.brightness`, `captions.width` units).
+    """
+    from tfgan_impl import captions
+
+    extractor = classifiers.classifier_extractor(classifier)
+    accuracies, gaps = [], {"brightness": [], "width": []}
+    for label in range(len(captions.FASHION_NOUNS)):
+        grid = [(light, wide, phrasing) for light in (False, True) for wide in (False, True)
+                for phrasing in range(phrasings)]
+        written = [captions.caption(label, light, wide, phrasing) for light, wide, phrasing in grid]
+        samples = model.generate_from_text(np.repeat(written, per_caption).tolist(), seed=seed + label, stage=stage)
+        _, logits = extractor(samples)  # at the classifier's size
+        accuracies.append(float(np.mean(np.argmax(logits, axis=1) == label)))
+        attributes = np.repeat(np.array(grid, bool)[:, :2], per_caption, axis=0)
+        for index, name in enumerate(("brightness", "width")):
+            values = getattr(captions, name)(samples)
+            gaps[name].append(float(values[attributes[:, index]].mean() - values[~attributes[:, index]].mean()))
+    return {"class_accuracy": float(np.mean(accuracies)), "class_accuracies": accuracies,
+            **{f"{name}_agreement": float(np.mean(np.array(values) > 0)) for name, values in gaps.items()},
+            **{f"{name}_gap": float(np.mean(values)) for name, values in gaps.items()}}
+
+
 def _resized(images, image_size, batch=1000):
     """Images resized to `image_size` as training data is (`data.make_dataset`: bilinear, antialiased)."""
     if image_size is None or images.ndim != 4 or list(images.shape[1:3]) == list(image_size):

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from tfgan_impl import ranges, serving
 from tfgan_impl.errors import OutputError, UserError
-from tfgan_impl.samplers import Translator
+from tfgan_impl.samplers import TextSampler, Translator
 
 
 def next_version(export_dir):
@@ -62,9 +62,13 @@ def export_saved_model(gan, export_dir, version=None, metadata=None):
 def describe(model, metadata=None):
     """The facts a client needs, embedded in every export: latent size, sample shape, output range, classes;
     for translators the input shape instead of the latent size."""
-    facts = {"sample_shape": list(model.generator.output_shape[1:]),
+    generator = model.sampling_generator if isinstance(model, TextSampler) else model.generator
+    facts = {"sample_shape": list(generator.output_shape[1:]),
              "output_range": list(model.output_range) if model.output_range else None}
-    if isinstance(model, Translator):
+    if isinstance(model, TextSampler):
+        facts.update(task="text_to_image", embedding_dim=model.embedding_dim, has_text_encoder=model.text_encoder
+                     is not None, noise_shapes={name: list(shape) for name, shape in model.noise_shapes.items()})
+    elif isinstance(model, Translator):
         shapes = [list(shape[1:]) for shape in model.translation_input_shapes()]
         facts.update(task="translation", input_shape=shapes[0])
         if len(shapes) > 1:
@@ -113,7 +117,11 @@ def portable_generator(model):
     `labels` for conditional GANs), or a translator's `images` in [0, 1]; output: `images`, a translator's
     `translated`."""
     translator = isinstance(model, Translator)
-    if translator:
+    if isinstance(model, TextSampler):  # the text encoder's string ops stay in the SavedModel; these take embeddings
+        inputs = [keras.Input((model.embedding_dim,), name="embeddings", dtype="float32"),
+                  *(keras.Input(tuple(shape), name=name, dtype="float32") for name, shape in model.noise_shapes.items())]
+        outputs = model.sampling_generator(inputs, training=False)
+    elif translator:
         generator = model.translation_generator()
         inputs = [keras.Input(tuple(shape[1:]), name=name, dtype="float32")
                   for name, shape in zip(model.TRANSLATION_INPUTS, model.translation_input_shapes())]
@@ -137,6 +145,9 @@ def portable_generator(model):
 
 
 def _input_specs(model):
+    if isinstance(model, TextSampler):
+        return [tf.TensorSpec([None, model.embedding_dim], tf.float32, name="embeddings"),
+                *(tf.TensorSpec([None, *shape], tf.float32, name=name) for name, shape in model.noise_shapes.items())]
     if isinstance(model, Translator):
         return [tf.TensorSpec([None, *shape[1:]], tf.float32, name=name)
                 for name, shape in zip(model.TRANSLATION_INPUTS, model.translation_input_shapes())]

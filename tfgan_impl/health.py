@@ -3,6 +3,7 @@ import keras
 import numpy as np
 
 from tfgan_impl import noise
+from tfgan_impl.samplers import TextSampler
 
 
 def mean_pairwise_distance(samples):
@@ -28,7 +29,8 @@ class TrainingHealth(keras.callbacks.Callback):
 
     Args:
         reference: real samples in data units (at least 2), whose diversity is the yardstick.
-        inputs: fixed inputs of a translator, in [0, 1]; `None` for models that sample from noise.
+        inputs: fixed inputs of a translator, in [0, 1], or text embeddings of a text sampler (drawn with `seed`);
+            `None` for models that sample from noise.
         action: `"warn"` or `"stop"`.
         d_fake_floor: the epoch mean of D(G(z)) below which the discriminator has won (logit losses only).
         diversity_floor: the `sample_diversity` below which the generator has collapsed.
@@ -58,12 +60,14 @@ class TrainingHealth(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.message = None
         self._low_diversity_epochs = 0
-        if self.inputs is None:
+        if self.inputs is None and not isinstance(self.model, TextSampler):
             self._latent = self.model.latents(self.num, self.seed, noise.SAMPLE_GRID_CHUNK)
             num_classes = self.model.num_classes
             self._labels = None if num_classes is None else np.arange(self.num) % num_classes
 
     def _samples(self):
+        if isinstance(self.model, TextSampler):
+            return self.model.generate_from_embeddings(self.inputs, self.seed)
         if self.inputs is not None:
             return self.model.translate(self.inputs)
         return self.model.generate_from(self._latent, labels=self._labels)

@@ -1,6 +1,6 @@
-"""The two ways a trained model gives samples, one interface each: from noise (`NoiseSampler.generate`) and from
-images (`Translator.translate`). Sample pictures, `tfgan-impl sample` and `evaluate`, and every exporter use
-these and nothing else of a model.
+"""The three ways a trained model gives samples, one interface each: from noise (`NoiseSampler.generate`), from
+images (`Translator.translate`) and from text (`TextSampler.generate_from_text`). Sample pictures,
+`tfgan-impl sample` and `evaluate`, and every exporter use these and nothing else of a model.
 """
 import numpy as np
 import tensorflow as tf
@@ -147,3 +147,48 @@ class Translator:
     def to_data_units(self, images):
         """Maps images from `output_range` to [0, 1], as numpy."""
         return ranges.to_unit_interval(np.asarray(images, np.float32), self.output_range)
+
+
+class TextSampler:
+    """A model that draws images for text: captions (strings, through its `text_encoder`) or sentence embeddings
+    `[n, embedding_dim]`, each with its own noise.
+
+    Its exports offer `text` (captions, seed -> images) when it has a text encoder, `embedding` (embeddings, seed
+    -> images), and `serving_default` as the first of them. A class provides `embedding_dim`, `text_encoder` (a
+    Keras model of `[n]` strings to `[n, embedding_dim]`, or None for a model trained on precomputed embeddings),
+    `noise_shapes` (`{name: shape}` of the noise inputs, without the batch), `sampling_generator` (a Keras model of
+    `[embeddings, *noise in the order of noise_shapes]` to images in `output_range`) and `output_range`;
+    `stage_generators` (the same inputs to each stage's images, lowest resolution first) when it draws in stages.
+    """
+
+    text_encoder = None
+
+    def noise_inputs(self, num, seed=0):
+        """The noise of `num` samples keyed by `seed`, in the order of `noise_shapes` (tensors)."""
+        return [tf.random.stateless_normal([int(num), *shape], [int(seed), index])
+                for index, shape in enumerate(self.noise_shapes.values())]
+
+    def encode(self, captions):
+        """Sentence embeddings `[n, embedding_dim]` of captions (a list of strings), as numpy."""
+        if self.text_encoder is None:
+            raise ValueError(f"this {type(self).__name__} was trained on precomputed embeddings and has no text "
+                             "encoder: give embeddings instead of captions")
+        return np.asarray(self.text_encoder(tf.constant([str(text) for text in captions])), np.float32)
+
+    def generate_from_embeddings(self, embeddings, seed=0, stage=None):
+        """Images in [0, 1] for embeddings `[n, embedding_dim]`, the same for the same seed; `stage` (an index of
+        `stage_generators`) gives that stage's images instead of the final ones."""
+        embeddings = np.asarray(embeddings, np.float32)
+        if embeddings.ndim != 2 or embeddings.shape[1] != self.embedding_dim:
+            raise ValueError(f"embeddings: expected [n, {self.embedding_dim}], got {list(embeddings.shape)}")
+        generator = self.sampling_generator if stage is None else self.stage_generators[stage]
+        inputs = [tf.convert_to_tensor(embeddings), *self.noise_inputs(len(embeddings), seed)]
+        return ranges.to_unit_interval(np.asarray(generator(inputs, training=False), np.float32), self.output_range)
+
+    def generate_from_text(self, captions, seed=0, stage=None):
+        """Images in [0, 1] for captions (a list of strings), as `generate_from_embeddings`."""
+        return self.generate_from_embeddings(self.encode(captions), seed, stage)
+
+    @property
+    def stage_generators(self):
+        return [self.sampling_generator]

@@ -86,6 +86,52 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, 
     return len(samples)
 
 
+def write_text_samples(model, num, seed, path, captions=None, embeddings=None, stages=False):
+    """Writes samples of a text-to-image model (`TextSampler`) as a PNG picture, a row of `num` per caption (or
+    embedding), or as a float32 `.npy` array `[rows * num, H, W, C]`, atomically.
+
+    Args:
+        model: a trained `TextSampler`.
+        num: samples per caption.
+        seed: seed of the noise.
+        path: output file (`.png` or `.npy`).
+        captions: a list of strings.
+        embeddings: `[rows, E]` (a `.npy` file's), instead of captions.
+        stages: each row shows every stage's images (upscaled to the final size) side by side, stage by stage.
+
+    Returns:
+        The number of images written.
+    """
+    if num <= 0:
+        raise UserError(f"--num: expected a positive number of samples, got {num}")
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in (".png", ".npy"):
+        raise UserError(f"{path}: the output must end in .png or .npy")
+    if (captions is None) == (embeddings is None):
+        raise UserError("give the captions to draw (--text, repeatable) or a file of their embeddings (--embeddings)")
+    if captions is not None:
+        if model.text_encoder is None:
+            raise UserError("--text: this run was trained on precomputed embeddings and has no text encoder; give "
+                            "--embeddings FILE.npy")
+        embeddings = model.encode(captions)
+    embeddings = np.asarray(embeddings, np.float32)
+    if embeddings.ndim != 2 or embeddings.shape[1] != model.embedding_dim:
+        raise UserError(f"--embeddings: expected [rows, {model.embedding_dim}], got {list(embeddings.shape)}")
+    repeated = np.repeat(embeddings, num, axis=0)
+    generated = [model.generate_from_embeddings(repeated, seed, stage=index)
+                 for index in (range(len(model.stage_generators)) if stages else [None])]
+    final = generated[-1]
+    shown = [np.asarray(tf.image.resize(images_of, final.shape[1:3], method="nearest"), np.float32)
+             for images_of in generated]
+    rows = np.concatenate([part.reshape(len(embeddings), num, *final.shape[1:]) for part in shown], axis=1)
+    samples = rows.reshape(-1, *final.shape[1:])
+    if extension == ".npy":
+        images.write_atomically(path, lambda temporary: np.save(temporary, samples))
+    else:
+        images.save_png(images.samples_picture(samples, num * len(shown)), path)
+    return len(samples)
+
+
 def _style_mixing_grid(gan, num, seed, crossover, truncation, interpolate, labels):
     if not hasattr(gan, "mixed"):
         raise UserError(f"--mix: this run's model ({type(gan).__name__}) does not mix styles")

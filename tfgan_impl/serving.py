@@ -1,11 +1,12 @@
 """The objects an export serves: `tf.Module`s whose signatures TF Serving calls (`serving_default`, `sample`,
-`metadata`, a CycleGAN's `inverse`), checking their inputs with errors that name them."""
+`metadata`, a CycleGAN's `inverse`, a text-to-image model's `text` and `embedding`), checking their inputs with
+errors that name them."""
 import json
 
 import tensorflow as tf
 
 from tfgan_impl import noise, ranges
-from tfgan_impl.samplers import Translator
+from tfgan_impl.samplers import TextSampler, Translator
 
 MAX_SAMPLES_PER_REQUEST = 4096  # bounds the memory one `sample` request may ask for
 
@@ -188,8 +189,52 @@ class TranslatorModule(_ExportModule):
         return signatures
 
 
+class TextGeneratorModule(_ExportModule):
+    """The exported object of a text-to-image model (`TextSampler`): `text` takes `captions` (string `[batch]`)
+    and `seed` (int64), encodes the captions with the run's text encoder (inside the SavedModel) and gives `images`
+    in [0, 1] (and `images_uint8`) and the captions' `embeddings`; `embedding` takes `embeddings` float32
+    `[batch, E]` and `seed`. The same seed gives the same images for the same rows. `serving_default` is `text`, or
+    `embedding` for a model trained on precomputed embeddings (which has no text encoder)."""
+
+    def __init__(self, model, metadata):
+        super().__init__(model.sampling_generator, model.output_range, metadata)
+        self.text_encoder = model.text_encoder
+        self.embedding_dim = int(model.embedding_dim)
+        self.noise_shapes = [list(shape) for shape in model.noise_shapes.values()]
+
+    def _draw(self, embeddings, seed):
+        count = tf.shape(embeddings)[0]
+        noise_inputs = [tf.random.stateless_normal(tf.concat([[count], shape], 0), tf.stack([seed, index]))
+                        for index, shape in enumerate(self.noise_shapes)]
+        return self._to_outputs(self.generator([embeddings, *noise_inputs], training=False))
+
+    @tf.function
+    def from_embeddings(self, embeddings, seed):
+        embeddings = _checked_shape(embeddings, "embeddings", [None, self.embedding_dim])
+        embeddings = tf.debugging.assert_all_finite(embeddings, message="input embeddings must be finite")
+        return self._draw(embeddings, seed)
+
+    @tf.function
+    def from_text(self, captions, seed):
+        captions = _checked_shape(captions, "captions", [None])
+        embeddings = tf.cast(self.text_encoder(captions, training=False), tf.float32)
+        return {**self._draw(embeddings, seed), "embeddings": embeddings}
+
+    def signatures(self):
+        seed = tf.TensorSpec([], tf.int64, name="seed")
+        signatures = {"embedding": self.from_embeddings.get_concrete_function(
+            tf.TensorSpec([None, None], tf.float32, name="embeddings"), seed)}
+        if self.text_encoder is not None:
+            signatures["text"] = self.from_text.get_concrete_function(
+                tf.TensorSpec([None], tf.string, name="captions"), seed)
+        signatures["serving_default"] = signatures.get("text", signatures["embedding"])
+        return {**signatures, "metadata": self.metadata.get_concrete_function()}
+
+
 def module(model, description):
     """The served object of a trained model (its signatures: `module.signatures()`)."""
     if isinstance(model, Translator):
         return TranslatorModule(model, description)
+    if isinstance(model, TextSampler):
+        return TextGeneratorModule(model, description)
     return (GeneratorModule if model.num_classes is None else ConditionalGeneratorModule)(model, description)

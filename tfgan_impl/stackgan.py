@@ -1,12 +1,12 @@
 """StackGAN (Zhang et al. 2017, arXiv:1612.03242): text-to-image synthesis in two stages, with conditioning
 augmentation and the matching-aware discriminator of GAN-CLS (`losses.matching_aware_discriminator_loss`)."""
 import keras
-import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import distribute, noise, ranges
+from tfgan_impl import distribute, noise
 from tfgan_impl import losses as losses_module
 from tfgan_impl.adversarial import AdversarialModel, Phase, PhaseLoss, check_non_negative
+from tfgan_impl.samplers import TextSampler
 
 
 def conditioning_augmentation_kl(mu, log_sigma):
@@ -36,7 +36,7 @@ def _replica_draw(shape, seed):
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
-class StackGAN(AdversarialModel):
+class StackGAN(AdversarialModel, TextSampler):
     """StackGAN (Zhang et al. 2017): a Stage-I GAN draws low-resolution images from text embeddings and noise, a
     Stage-II GAN turns them and the text into high-resolution images; both discriminators judge image and text
     with the matching-aware loss of GAN-CLS (`losses.matching_aware_discriminator_loss`), and both generators
@@ -52,6 +52,9 @@ class StackGAN(AdversarialModel):
     `output_range` (Stage-I's real images are them downscaled), each with its text's embedding and another
     example's (made by the data pipeline, so that the mismatches do not depend on the number of replicas).
 
+    It draws images for text as a `TextSampler`: from captions through `text_encoder` (kept with the model, never
+    trained by it) or from embeddings.
+
     Args:
         stage1_generator: `[z, embedding, epsilon] -> [images, mu, log_sigma]` (`networks.stage1_generator`).
         stage1_discriminator: `[images, embedding] -> logits` (`networks.stackgan_discriminator`).
@@ -61,12 +64,14 @@ class StackGAN(AdversarialModel):
         stage: one of `STAGES`.
         seed: the key of the model's noise streams.
         output_range: `(low, high)` of the images.
+        text_encoder: captions (strings) to embeddings (`tfgan_impl.text.caption_encoder`), or None.
     """
 
     METRICS = ("d_loss", "g_loss", "kl", "d_real", "d_mismatched", "d_fake")
 
     def __init__(self, stage1_generator, stage1_discriminator, stage2_generator=None, stage2_discriminator=None,
-                 latent_dim=100, kl_weight=1.0, stage="stage1", seed=0, output_range=(-1.0, 1.0), **kwargs):
+                 latent_dim=100, kl_weight=1.0, stage="stage1", seed=0, output_range=(-1.0, 1.0), text_encoder=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if (stage2_generator is None) != (stage2_discriminator is None):
             raise ValueError("stage2_generator and stage2_discriminator: give both or neither")
@@ -79,6 +84,13 @@ class StackGAN(AdversarialModel):
         self.latent_dim, self.kl_weight = int(latent_dim), float(kl_weight)
         self.seed, self.output_range = int(seed), tuple(float(v) for v in output_range)
         self.condition_dim = int(stage1_generator.inputs[2].shape[-1])
+        self.embedding_dim = int(stage1_generator.inputs[1].shape[-1])
+        self.text_encoder = text_encoder
+        if text_encoder is not None and int(text_encoder.output_shape[-1]) != self.embedding_dim:
+            raise ValueError(f"text_encoder: gives embeddings of {text_encoder.output_shape[-1]}, the generators "
+                             f"take {self.embedding_dim}")
+        self.noise_shapes = {"z": [self.latent_dim], "epsilon": [2, self.condition_dim]}
+        object.__setattr__(self, "_stage_generators", None)  # views of the networks, not layers of their own
         self.stage = None
         self.set_stage(stage)
         self.built = True
@@ -174,29 +186,71 @@ class StackGAN(AdversarialModel):
         total = adversarial + self.kl_weight * kl
         return PhaseLoss(total, {"g_loss": tf.reduce_mean(total), "kl": tf.reduce_mean(kl)})
 
-    def generate(self, embeddings, seed=0, stage=None):
-        """Images in [0, 1] for text embeddings `[n, E]`, the same for the same seed; `stage` `"stage1"` gives
-        Stage-I's, by default the final stage's."""
-        embeddings = tf.convert_to_tensor(np.asarray(embeddings, np.float32))
-        count = int(embeddings.shape[0])
-        z = tf.random.stateless_normal([count, self.latent_dim], [int(seed), 0])
-        epsilon = tf.random.stateless_normal([count, 2, self.condition_dim], [int(seed), 1])
-        if stage == "stage1" or self.stage2_generator is None:
-            images = self.stage1_generator([z, embeddings, epsilon[:, 0]], training=False)[0]
-        else:
-            images = self([z, embeddings, epsilon], training=False)
-        return ranges.to_unit_interval(np.asarray(images, np.float32), self.output_range)
+    @property
+    def stage_generators(self):
+        """`[embeddings, z, epsilon] -> images` of Stage-I and, with Stage-II networks, of Stage-II."""
+        if self._stage_generators is None:
+            embeddings = keras.Input((self.embedding_dim,), name="embeddings")
+            z, epsilon = keras.Input((self.latent_dim,), name="z"), keras.Input((2, self.condition_dim), name="epsilon")
+            first = SelectNoise(0)(epsilon)
+            outputs = [self.stage1_generator([z, embeddings, first])[0]]
+            if self.stage2_generator is not None:
+                outputs.append(self.stage2_generator([outputs[0], embeddings, SelectNoise(1)(epsilon)])[0])
+            object.__setattr__(self, "_stage_generators", [keras.Model([embeddings, z, epsilon], output, name=f"stage{index + 1}_sampler")
+                                                           for index, output in enumerate(outputs)])
+        return self._stage_generators
+
+    @property
+    def sampling_generator(self):
+        """`[embeddings, z, epsilon] -> images` of the final stage."""
+        return self.stage_generators[-1]
 
     def get_config(self):
         networks = {name: None if getattr(self, name) is None else keras.saving.serialize_keras_object(getattr(self, name))
                     for name in ("stage1_generator", "stage1_discriminator", "stage2_generator", "stage2_discriminator")}
         return {**super().get_config(), **networks, "latent_dim": self.latent_dim, "kl_weight": self.kl_weight,
-                "stage": self.stage, "seed": self.seed, "output_range": list(self.output_range)}
+                "stage": self.stage, "seed": self.seed, "output_range": list(self.output_range),
+                "text_encoder": None if self.text_encoder is None
+                else keras.saving.serialize_keras_object(self.text_encoder)}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for name in ("stage1_generator", "stage1_discriminator", "stage2_generator", "stage2_discriminator"):
+        for name in ("stage1_generator", "stage1_discriminator", "stage2_generator", "stage2_discriminator",
+                     "text_encoder"):
             if config.get(name) is not None:
                 config[name] = keras.saving.deserialize_keras_object(config[name])
         return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="tfgan_impl")
+class SelectNoise(keras.layers.Layer):
+    """The `index`-th stage's epsilon of a `[batch, stages, N_g]` noise input."""
+
+    def __init__(self, index, **kwargs):
+        super().__init__(**kwargs)
+        self.index = int(index)
+
+    def call(self, epsilon):
+        return epsilon[:, self.index]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "index": self.index}
+
+
+class StageSchedule(keras.callbacks.Callback):
+    """The paper's schedule of a two-stage StackGAN: Stage-I for the first `stage2_epoch` epochs, then Stage-II on
+    the frozen Stage-I (`StackGAN.set_stage` at each epoch's start, so a resumed run takes up the right stage)."""
+
+    def __init__(self, stage2_epoch):
+        super().__init__()
+        self.stage2_epoch = int(stage2_epoch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        stage = "stage1" if epoch < self.stage2_epoch else "stage2"
+        if stage != self.model.stage:
+            self.model.set_stage(stage)
+            self.model.make_train_function()  # fit calls the model's train function of the moment at every step

@@ -52,11 +52,11 @@ def image_encoder(image_shape, embedding_dim=128, filters=32):
     return keras.Model(images, keras.layers.UnitNormalization()(x), name="image_encoder")
 
 
-def vocabulary_of(captions):
+def vocabulary_of(captions, max_tokens=None):
     """The sorted words of captions (lists of strings, or strings), as the encoder's `TextVectorization`
-    splits them."""
+    splits them; with `max_tokens`, only the most frequent ones."""
     flat = [text for texts in captions for text in ([texts] if isinstance(texts, str) else texts)]
-    layer = keras.layers.TextVectorization()
+    layer = keras.layers.TextVectorization(max_tokens=None if max_tokens is None else int(max_tokens) + 2)
     layer.adapt(tf.constant(flat))
     return sorted(word for word in layer.get_vocabulary() if word not in ("", "[UNK]"))
 

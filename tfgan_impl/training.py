@@ -17,19 +17,29 @@ from tfgan_impl.errors import DivergenceError, UnhealthyTrainingError, UserError
 from tfgan_impl.samplers import NoiseSampler
 
 
-def make_callbacks(run_dir, config, global_batch_size, preview=None, reference=None):
+def make_callbacks(run_dir, config, global_batch_size, preview=None, reference=None, captions=None):
     """The callbacks of a run, loggers last so they see the throughput figures, the health check and the family's
-    own callbacks; translators show `preview` (inputs, targets) translated instead of samples from noise.
-    `reference` (real samples in data units) is the health check's yardstick of diversity; translators use their
-    preview's targets (or inputs)."""
+    own callbacks; translators show `preview` (inputs, targets) translated instead of samples from noise, text
+    samplers samples for `captions` (texts, embeddings, real images). `reference` (real samples in data units) is
+    the health check's yardstick of diversity; translators use their preview's targets (or inputs), text samplers
+    their captions' images."""
     train, evaluate = config.train, config.evaluate
-    health = []
-    if train.health != "off" and (preview is not None or reference is not None):
-        if preview is not None:
-            reference = preview[1] if preview[1] is not None else preview[0]
+    health, inputs = [], None
+    if preview is not None:
+        reference, inputs = (preview[1] if preview[1] is not None else preview[0]), preview[0]
+    if captions is not None:
+        reference, inputs = captions[2], captions[1]
+    if train.health != "off" and reference is not None:
         health.append(callbacks_module.TrainingHealth(
-            reference, inputs=None if preview is None else preview[0], action=train.health,
-            num=min(train.num_samples, 64), seed=config.seed))
+            reference, inputs=inputs, action=train.health, num=min(train.num_samples, 64), seed=config.seed))
+    samples, logs = os.path.join(run_dir, "samples"), os.path.join(run_dir, "logs")
+    if captions is not None:
+        grid = callbacks_module.TextGrid(samples, *captions, every=train.sample_every, seed=config.seed, log_dir=logs)
+    elif preview is not None:
+        grid = callbacks_module.TranslationGrid(samples, *preview, every=train.sample_every, log_dir=logs)
+    else:
+        grid = callbacks_module.SampleGrid(samples, every=train.sample_every, num=train.num_samples, seed=config.seed,
+                                           log_dir=logs)
     evaluation = []
     if evaluate.metrics:
         evaluation.append(callbacks_module.Evaluate(
@@ -40,11 +50,7 @@ def make_callbacks(run_dir, config, global_batch_size, preview=None, reference=N
     return [
         callbacks_module.Throughput(global_batch_size * train.d_steps),
         callbacks_module.TerminateOnDivergence(),
-        callbacks_module.SampleGrid(os.path.join(run_dir, "samples"), every=train.sample_every,
-                                    num=train.num_samples, seed=config.seed, log_dir=os.path.join(run_dir, "logs"))
-        if preview is None else
-        callbacks_module.TranslationGrid(os.path.join(run_dir, "samples"), *preview, every=train.sample_every,
-                                         log_dir=os.path.join(run_dir, "logs")),
+        grid,
         *evaluation,
         *health,
         *families.get(config.model.type).callbacks(config),
@@ -142,7 +148,7 @@ def _train(config, run_dir, strategy, verbose, chief, extra_callbacks=()):
     reference = None
     if data.reference is not None and isinstance(model, NoiseSampler):
         reference = model.to_data_units(data.reference)
-    callbacks = (make_callbacks(run_dir, config, config.data.batch_size, data.preview, reference)
+    callbacks = (make_callbacks(run_dir, config, config.data.batch_size, data.preview, reference, data.captions)
                  + list(extra_callbacks))
     divergence = next(c for c in callbacks if isinstance(c, callbacks_module.TerminateOnDivergence))
     health = next((c for c in callbacks if isinstance(c, callbacks_module.TrainingHealth)), None)

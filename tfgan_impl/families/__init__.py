@@ -50,6 +50,8 @@ class TrainingData:
         preview: fixed `(inputs, targets or None)` in [0, 1] that training pictures translate, for translators.
         reference: real samples in the model's units (at least 2), the yardstick of the training-health check's
             sample diversity, for models that sample from noise; `None` turns that check off for them.
+        captions: `(captions or None, embeddings, real images in [0, 1])` of a few examples, for text-to-image
+            models: training pictures draw for them, and the health check compares with the images.
     """
 
     dataset: typing.Any
@@ -57,6 +59,7 @@ class TrainingData:
     extras: dict = dataclasses.field(default_factory=dict)
     preview: typing.Optional[tuple] = None
     reference: typing.Any = None
+    captions: typing.Optional[tuple] = None
 
 
 @dataclasses.dataclass(frozen=True)

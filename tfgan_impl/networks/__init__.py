@@ -16,21 +16,22 @@ from tfgan_impl.networks.pix2pix import patch_discriminator, resnet_translator, 
 from tfgan_impl.networks.resnet import resnet_discriminator, resnet_generator
 from tfgan_impl.networks.stylegan2 import stylegan2_discriminator, stylegan2_generator
 from tfgan_impl.networks.stackgan import (ConditioningAugmentation, SpatialReplicate, stackgan_discriminator,
-                                         stage1_generator, stage2_generator)
+                                         stackgan_discriminators, stackgan_generator, stage1_generator,
+                                         stage2_generator)
 from tfgan_impl.networks.superres import (PixelShuffle, VGGInput, rrdb_generator, srgan_discriminator,
                                          srresnet_generator, vgg19_features)
 
 GENERATORS = {"mlp": mlp_generator, "dcgan": dcgan_generator, "resnet": resnet_generator, "unet": unet_generator,
               "resnet_translator": resnet_translator, "stylegan2": stylegan2_generator, "progan": progan_generator,
               "biggan": biggan_generator, "srresnet": srresnet_generator, "rrdb": rrdb_generator,
-              "inpainting": inpainting_generator}
+              "inpainting": inpainting_generator, "stackgan": stackgan_generator}
 DISCRIMINATORS = {"maxout": maxout_discriminator, "mlp": mlp_discriminator, "dcgan": dcgan_discriminator,
                   "resnet": resnet_discriminator, "patch": patch_discriminator, "stylegan2": stylegan2_discriminator,
                   "progan": progan_discriminator, "biggan": biggan_discriminator, "srgan": srgan_discriminator,
-                  "global_local": global_local_discriminator}
+                  "global_local": global_local_discriminator, "stackgan": stackgan_discriminators}
 # Builder arguments a family fills from the data and the model section, never from a network's options.
 DERIVED_ARGS = ("latent_dim", "output_shape", "image_shape", "input_shape", "num_classes", "conditioning",
-                "output_channels", "target_channels", "conditional", "scale")
+                "output_channels", "target_channels", "conditional", "scale", "sentence_dim", "image_shapes")
 # Networks of image-to-image translators: an image in, an image out (and a discriminator of image pairs).
 TRANSLATION_GENERATORS = ("unet", "resnet_translator")
 TRANSLATION_DISCRIMINATORS = ("patch",)

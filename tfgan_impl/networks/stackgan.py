@@ -3,6 +3,7 @@ Generative Adversarial Networks", arXiv:1612.03242)."""
 import keras
 import tensorflow as tf
 
+MAX_LOG_SIGMA = 5.0
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
 class ConditioningAugmentation(keras.layers.Layer):
@@ -37,7 +38,8 @@ class ConditioningAugmentation(keras.layers.Layer):
     def call(self, inputs):
         embedding, epsilon = inputs
         moments = tf.nn.leaky_relu(self.moments(embedding), 0.2)
-        mu, log_sigma = moments[:, :self.dim], moments[:, self.dim:]
+        # Bounded (sigma <= e^5) so that a diverging step cannot overflow exp(2 log sigma) into a NaN KL term.
+        mu, log_sigma = moments[:, :self.dim], tf.minimum(moments[:, self.dim:], MAX_LOG_SIGMA)
         return mu + tf.exp(log_sigma) * tf.cast(epsilon, mu.dtype), mu, log_sigma
 
     def compute_output_shape(self, input_shape):
@@ -63,9 +65,26 @@ class SpatialReplicate(keras.layers.Layer):
         return (vectors[0], features[1], features[2], vectors[-1])
 
 
+@keras.saving.register_keras_serializable(package="tfgan_impl")
+class NearestUpsampling(keras.layers.Layer):
+    """Nearest-neighbour x2 upsampling of `[batch, H, W, C]` maps (H, W known), equal to `UpSampling2D(2)`.
+
+    Ours because TFLite's converter (TF 2.21) fails on two `UpSampling2D`s in a row under a dynamic batch size
+    ("'tf.Conv2D' op is neither a custom op nor a flex op"); a broadcast and a reshape convert.
+    """
+
+    def call(self, x):
+        height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+        x = tf.broadcast_to(x[:, :, None, :, None, :], [tf.shape(x)[0], height, 2, width, 2, channels])
+        return tf.reshape(x, [-1, 2 * height, 2 * width, channels])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 2 * input_shape[1], 2 * input_shape[2], input_shape[3])
+
+
 def _upsampling_block(x, filters):
     """StackGAN's upsampling: nearest-neighbour x2, 3x3 convolution, batch norm, ReLU (sec. 3.4)."""
-    x = keras.layers.UpSampling2D(2)(x)
+    x = NearestUpsampling()(x)
     x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
     return keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
 
@@ -193,3 +212,37 @@ def stackgan_discriminator(image_shape=(64, 64, 3), embedding_dim=128, filters=6
     x = keras.layers.LeakyReLU(0.2)(keras.layers.BatchNormalization()(x))
     logits = keras.layers.Dense(1, dtype="float32")(keras.layers.Flatten()(x))
     return keras.Model([images, embedding], logits, name=name or "stackgan_discriminator")
+
+
+def stackgan_generator(latent_dim=100, sentence_dim=128, image_shape=(256, 256, 3), stages=2, stage1_size=None,
+                       condition_dim=128, filters=64, stage2_filters=None, num_residual=2):
+    """StackGAN's generators for images of `image_shape`: `(Stage-I, Stage-II)`, or `(Stage-I, None)` for one stage
+    (Stage-I then draws at `image_shape`).
+
+    Args:
+        latent_dim, condition_dim: as for `stage1_generator`.
+        sentence_dim: size of the text embedding (`stage1_generator`'s `embedding_dim`).
+        image_shape: `[H, W, C]` of the final images.
+        stages: 1 or 2.
+        stage1_size: Stage-I's side with two stages; by default a quarter of the final side (the paper's 64 of 256).
+        filters: Stage-I's `filters`.
+        stage2_filters: Stage-II's `filters` (by default Stage-I's).
+        num_residual: Stage-II's residual blocks.
+    """
+    size, channels = int(image_shape[0]), int(image_shape[-1])
+    if int(stages) not in (1, 2):
+        raise ValueError(f"stages: expected 1 or 2, got {stages}")
+    if int(stages) == 1:
+        return stage1_generator(latent_dim, sentence_dim, (size, size, channels), condition_dim, filters), None
+    low = (int(stage1_size or size // 4),) * 2 + (channels,)
+    return (stage1_generator(latent_dim, sentence_dim, low, condition_dim, filters),
+            stage2_generator(low, (size, size, channels), sentence_dim, condition_dim,
+                             filters if stage2_filters is None else stage2_filters, num_residual))
+
+
+def stackgan_discriminators(image_shapes, sentence_dim=128, filters=64, text_dim=128):
+    """A `stackgan_discriminator` per stage, for the images of each of `image_shapes` (lowest resolution first) and
+    text embeddings of `sentence_dim`: `(Stage-I's, Stage-II's or None)`."""
+    built = [stackgan_discriminator(shape, sentence_dim, filters, text_dim, name=f"stage{index + 1}_discriminator")
+             for index, shape in enumerate(image_shapes)]
+    return built[0], (built[1] if len(built) > 1 else None)
