@@ -1,4 +1,5 @@
 """Network builders: output shapes, the paper's layer sizes, and the Maxout layer."""
+import os
 import keras
 import numpy as np
 import pytest
@@ -106,3 +107,20 @@ def test_mlp_generator_batch_norm_normalizes_hidden_layers_in_training():
     np.testing.assert_allclose(normalized.mean(axis=0), 0.0, atol=1e-4)
     np.testing.assert_allclose(normalized.std(axis=0), 1.0, atol=1e-2)
     assert generator(z, training=True).shape == (64, 2)
+
+
+def test_no_two_classes_register_the_same_serialization_name():
+    """Keras keeps the last class registered under a name: a second `tfgan_impl>NAME` would silently load every
+    saved model that uses the first with the second (it happened: two `NearestUpsampling` layers)."""
+    import ast
+    import glob
+
+    root = os.path.join(os.path.dirname(__file__), "..", "tfgan_impl")
+    registered = {}
+    for path in sorted(glob.glob(os.path.join(root, "**", "*.py"), recursive=True)):
+        for node in ast.walk(ast.parse(open(path).read())):
+            if isinstance(node, ast.ClassDef) and any("register_keras_serializable" in ast.dump(d)
+                                                      for d in node.decorator_list):
+                assert node.name not in registered, (node.name, registered.get(node.name), path)
+                registered[node.name] = path
+    assert len(registered) > 10

@@ -3,7 +3,10 @@ Generative Adversarial Networks", arXiv:1612.03242)."""
 import keras
 import tensorflow as tf
 
+from tfgan_impl.networks.layers import NearestUpsampling
+
 MAX_LOG_SIGMA = 5.0
+
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
 class ConditioningAugmentation(keras.layers.Layer):
@@ -65,25 +68,9 @@ class SpatialReplicate(keras.layers.Layer):
         return (vectors[0], features[1], features[2], vectors[-1])
 
 
-@keras.saving.register_keras_serializable(package="tfgan_impl")
-class NearestUpsampling(keras.layers.Layer):
-    """Nearest-neighbour x2 upsampling of `[batch, H, W, C]` maps (H, W known), equal to `UpSampling2D(2)`.
-
-    Ours because TFLite's converter (TF 2.21) fails on two `UpSampling2D`s in a row under a dynamic batch size
-    ("'tf.Conv2D' op is neither a custom op nor a flex op"); a broadcast and a reshape convert.
-    """
-
-    def call(self, x):
-        height, width, channels = x.shape[1], x.shape[2], x.shape[3]
-        x = tf.broadcast_to(x[:, :, None, :, None, :], [tf.shape(x)[0], height, 2, width, 2, channels])
-        return tf.reshape(x, [-1, 2 * height, 2 * width, channels])
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], 2 * input_shape[1], 2 * input_shape[2], input_shape[3])
-
-
 def _upsampling_block(x, filters):
-    """StackGAN's upsampling: nearest-neighbour x2, 3x3 convolution, batch norm, ReLU (sec. 3.4)."""
+    """StackGAN's upsampling: nearest-neighbour x2, 3x3 convolution, batch norm, ReLU (sec. 3.4); `NearestUpsampling`
+    rather than `UpSampling2D`, which TFLite's converter fails on twice in a row."""
     x = NearestUpsampling()(x)
     x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
     return keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
