@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_impl import captions as captions_module
+from tfgan_impl import data as data_module
 from tfgan_impl import families, networks, ranges, text
 from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.errors import ConfigError, DataError, UserError
@@ -160,8 +161,6 @@ def training_data(config):
         owners = np.array([index for index, row in enumerate(written) for _ in row])
         extras = {"text_encoder": encoder}
     else:
-        from tfgan_impl import data as data_module
-
         source = data_module.load_source(data.source, data.split, data.data_dir, image_size)
         images = np.asarray(source.images)
         if images.dtype != np.uint8:
