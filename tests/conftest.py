@@ -92,7 +92,9 @@ def pytest_collection_modifyitems(items):
     """Orders the tests for parallel runs. xdist's `worksteal` first hands each worker an equal, contiguous part of
     this list, which the worker runs from the front while idle workers steal from the back of the others' parts:
     the tests that take minutes (`slow(minutes=...)`, as measured alone on 2 cores) lead the parts, shared longest
-    first over the workers, so that none starts late or queues behind another. Serially: longest first."""
+    first over the workers, so that none starts late or queues behind another. Serially: longest first. One worker
+    trains the shared domain classifier (`fashion_classifier`) while others would wait for it: their long tests
+    that do without it go first."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 
     def minutes(item):
@@ -106,6 +108,8 @@ def pytest_collection_modifyitems(items):
         worker = loads.index(min(loads))
         heads[worker].append(item)
         loads[worker] += minutes(item)
+    for head in heads[1:]:
+        head.sort(key=lambda item: "fashion_classifier" in item.fixturenames)  # stable: longest first otherwise
     ordered, left = [], len(items)
     for worker in range(workers):
         size = left // (workers - worker)  # the part worksteal hands this worker

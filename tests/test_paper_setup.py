@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import MNIST_DIR, needs_mnist
-from tfgan_impl import GAN, latent, networks, noise, optimizers, schedules, serving
+from tfgan_impl import GAN, latent, metrics, networks, noise, optimizers, schedules, serving
 from tfgan_impl import config as config_module
 
 
@@ -145,31 +145,53 @@ def test_the_shipped_config_is_the_authors_set_up():
     assert float(optimizers.make_optimizer(config.train.d_optimizer).learning_rate) == pytest.approx(0.05)
 
 
-@pytest.mark.slow(minutes=9)
+def mnist_classifier(images, labels):
+    """A small MNIST classifier (one hidden layer of 256 ReLU units, 2 epochs of Adam: about 0.96 test accuracy in
+    seconds) whose logits give the classifier score and whose hidden units the features of the Frechet distance."""
+    keras.utils.set_random_seed(123)
+    inputs = keras.Input((784,))
+    features = keras.layers.Dense(256, activation="relu")(inputs)
+    classifier = keras.Model(inputs, keras.layers.Dense(10)(features))
+    classifier.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    classifier.fit(images.reshape(-1, 784), labels, epochs=2, batch_size=128, verbose=0)
+    return classifier, keras.Model(inputs, features)
+
+
+@pytest.mark.slow(minutes=4)
 @needs_mnist
 def test_the_authors_set_up_learns_mnist(tmp_path):
-    """25 epochs of configs/gan_mnist.yaml on the real MNIST (about 7 minutes on 2 CPU cores): the Parzen
-    log-likelihood of the paper's protocol (10,000 samples, sigma chosen on validation images, here scored on
-    2,000 test images) rises far above the untrained generator's, and every epoch is healthy. Short of 25 epochs
-    the generator is not yet clearly ahead of the untrained one, which draws near the mean image that Parzen
-    windows favour (bench/paper_table.py: about -25 nats after 10 epochs, 80 to 100 after 25, on validation)."""
-    from tfgan_impl import builder, data, families, metrics, training
+    """8 epochs of configs/gan_mnist.yaml on the real MNIST (about 3 minutes on 2 CPU cores), judged by a small
+    MNIST classifier trained on the 50,000 training images: 5,000 samples move from the untrained generator's one
+    blurred mean image (classifier score 1.0, every sample one class; FCD 118 from 5,000 test images) to digits of
+    every class (score 4.9, FCD 32; 5,000 other test images: 9.0 and 11), and every epoch is healthy. Measured per
+    epoch (2026-12-03, seed 0): FCD 160, 106, 71, 75, 61, 41, 30, 32, 28, 28; score 1.0, 2.2, 3.2, 3.2, 3.3, 4.5,
+    4.8, 4.9, 4.9, 5.1. The paper's own figure, the Parzen log-likelihood, favours the mean image for the first
+    25 epochs or so (bench/paper_table.py), too long for a test: that figure is the benchmark's."""
+    from tfgan_impl import builder, data, families, training
 
     config = config_module.load(os.path.join(os.path.dirname(__file__), "..", "configs", "gan_mnist.yaml"),
-                                overrides=[f"data.source=idx:{MNIST_DIR}", "train.epochs=25", "train.sample_every=25"])
-    train_images = data.to_unit_interval(data.load_source(f"idx:{MNIST_DIR}", "train").images)
-    test_images = data.to_unit_interval(data.load_source(f"idx:{MNIST_DIR}", "test").images)[:2000]
-    validation = train_images[50_000:51_000]  # parzen_ll.py chooses sigma on 1,000 validation images
+                                overrides=[f"data.source=idx:{MNIST_DIR}", "train.epochs=8", "train.sample_every=8"])
+    train = data.load_source(f"idx:{MNIST_DIR}", "train")
+    classifier, features = mnist_classifier(data.to_unit_interval(train.images[:50_000]), train.labels[:50_000])
+    test_images = data.to_unit_interval(data.load_source(f"idx:{MNIST_DIR}", "test").images).reshape(-1, 784)
+    test_features = features.predict(test_images[:5000], batch_size=1000, verbose=0)
 
-    def parzen(model):
-        return metrics.parzen_evaluation(model.generate(10_000, seed=1), validation, test_images)["log_likelihood"]
+    def judged(model):
+        samples = np.asarray(model.generate(5000, seed=1)).reshape(-1, 784)
+        logits = classifier.predict(samples, batch_size=1000, verbose=0)
+        fcd = metrics.frechet_distance_from_activations(features.predict(samples, batch_size=1000, verbose=0),
+                                                        test_features)
+        shares = np.bincount(logits.argmax(1), minlength=10) / len(logits)
+        return metrics.classifier_score_from_logits(logits), float(fcd), shares
 
     keras.utils.set_random_seed(0)
     training_data = families.get("gan").training_data(config)
-    before = parzen(builder.build_model(config, training_data.info, training_data.extras))
+    score_before, fcd_before, _ = judged(builder.build_model(config, training_data.info, training_data.extras))
     model = training.train(config, str(tmp_path / "run"), verbose=0)
-    after = parzen(model)
+    score, fcd, shares = judged(model)
     with open(tmp_path / "run" / "metrics.csv") as stream:
         rows = list(csv.DictReader(stream))
-    assert [float(row["healthy"]) for row in rows] == [1.0] * 25
-    assert after > before + 80, (before, after)
+    assert [float(row["healthy"]) for row in rows] == [1.0] * 8
+    assert fcd < 0.5 * fcd_before, (fcd_before, fcd)
+    assert score > 3.5 and score > 2.0 * score_before, (score_before, score)
+    assert shares.min() > 0.01, shares  # every digit drawn: no class dropped
