@@ -11,7 +11,8 @@ shows whether it lost a core to the host, to a sleeping thread pool or to a thre
 The networks and the step are `bench/train_step.py`'s (DCGAN at 28x28, batch 128, Adam 2e-4 / 0.5), written
 once more for PyTorch (an optional benchmark-only dependency: `pip install torch==2.13.0`, never a dependency of
 the package). Environment settings to compare go in `--env` (e.g. `--env TF_NUM_INTEROP_THREADS=1`), applied to
-the TensorFlow workers.
+the TensorFlow workers; `--env TFGAN_BENCH_NO_AUTOTUNE=1` turns tf.data's autotuning off in their pipeline
+(the cause of the slow regime, docs/benchmarks.md).
 
     python bench/cpu_regimes.py [--processes 10] [--steps 60] [--kinds plain,fit,torch] [--env NAME=VALUE ...]
     python bench/cpu_regimes.py --worker KIND    (one process; prints one JSON line)
