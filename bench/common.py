@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import GAN, networks
+from tfgan_impl import GAN, networks, pipelines
 
 
 def default_dcgan(base_filters=32, latent_dim=100, **compile_options):
@@ -19,10 +19,12 @@ def default_dcgan(base_filters=32, latent_dim=100, **compile_options):
     return gan
 
 
-def random_image_batches(batch_size=128, image_size=(28, 28)):
-    """An endless dataset of batches of `image_size` x 1 images in [-1, 1] (8 distinct batches, repeated)."""
+def random_image_batches(batch_size=128, image_size=(28, 28), library_options=True):
+    """An endless dataset of batches of `image_size` x 1 images in [-1, 1] (8 distinct batches, repeated), with
+    the options of the library's pipelines (tf.data autotuning off) unless `library_options` is False."""
     images = np.random.default_rng(0).uniform(-1, 1, (batch_size * 8, *image_size, 1)).astype("float32")
-    return tf.data.Dataset.from_tensor_slices(images).repeat().batch(batch_size, drop_remainder=True)
+    dataset = tf.data.Dataset.from_tensor_slices(images).repeat().batch(batch_size, drop_remainder=True)
+    return pipelines.with_pipeline_options(dataset) if library_options else dataset
 
 
 def machine():

@@ -11,11 +11,13 @@ shows whether it lost a core to the host, to a sleeping thread pool or to a thre
 The networks and the step are `bench/train_step.py`'s (DCGAN at 28x28, batch 128, Adam 2e-4 / 0.5), written
 once more for PyTorch (an optional benchmark-only dependency: `pip install torch==2.13.0`, never a dependency of
 the package). Environment settings to compare go in `--env` (e.g. `--env TF_NUM_INTEROP_THREADS=1`), applied to
-the TensorFlow workers; `--env TFGAN_BENCH_NO_AUTOTUNE=1` turns tf.data's autotuning off in their pipeline
-(the cause of the slow regime, docs/benchmarks.md).
+the TensorFlow workers. `--pipeline library` (the default) feeds both TensorFlow kinds batches under the options of
+the library's pipelines (tf.data autotuning off); `--pipeline tf_default` under TensorFlow's defaults, as a
+keras.io script would (autotuning on: the cause of the slow regime, docs/benchmarks.md).
 
-    python bench/cpu_regimes.py [--processes 10] [--steps 60] [--kinds plain,fit,torch] [--env NAME=VALUE ...]
-    python bench/cpu_regimes.py --worker KIND    (one process; prints one JSON line)
+    python bench/cpu_regimes.py [--processes 10] [--steps 60] [--kinds plain,fit,torch] [--pipeline library]
+                                [--env NAME=VALUE ...]
+    python bench/cpu_regimes.py --worker KIND [--pipeline P]   (one process; prints one JSON line)
 
 Prints one JSON object, then a one-line summary per kind.
 """
@@ -47,25 +49,20 @@ def cpu_times():
     return busy, steal, threads
 
 
-def keras_step(kind):
-    """A function running `n` steps of the Keras plain step or of `GAN.fit`."""
+def keras_step(kind, pipeline):
+    """A function running `n` steps of the Keras plain step or of `GAN.fit` (`fit_xla`: with XLA)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.path.insert(0, os.path.dirname(__file__))
     import keras
-    import tensorflow as tf
     from common import default_dcgan, random_image_batches
     from train_step import PlainGAN, networks_pair
 
-    dataset = random_image_batches(BATCH).prefetch(2)
-    if os.environ.get("TFGAN_BENCH_NO_AUTOTUNE"):  # an experiment of issue 22: no tf.data autotuning thread
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        dataset = dataset.with_options(options)
+    dataset = random_image_batches(BATCH, library_options=pipeline == "library").prefetch(2)
     if kind == "plain":
         model = PlainGAN(*networks_pair(LATENT, FILTERS), LATENT)
         model.compile(keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5))
     else:
-        model = default_dcgan(FILTERS, LATENT)
+        model = default_dcgan(FILTERS, LATENT, **({"jit_compile": True} if kind == "fit_xla" else {}))
     return lambda n: model.fit(dataset, epochs=1, steps_per_epoch=n, verbose=0)
 
 
@@ -106,8 +103,8 @@ def torch_step():
     return steps
 
 
-def worker(kind, steps):
-    run = torch_step() if kind == "torch" else keras_step(kind)
+def worker(kind, steps, pipeline):
+    run = torch_step() if kind == "torch" else keras_step(kind, pipeline)
     run(10)  # trace, warm up
     busy0, steal0, threads0 = cpu_times()
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -125,21 +122,23 @@ def worker(kind, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", choices=["plain", "fit", "torch"])
+    parser.add_argument("--worker", choices=["plain", "fit", "fit_xla", "torch"])
     parser.add_argument("--processes", type=int, default=10)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--kinds", default="plain,fit,torch")
+    parser.add_argument("--pipeline", choices=["library", "tf_default"], default="library")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the TensorFlow workers")
     args = parser.parse_args()
     if args.worker:
-        return worker(args.worker, args.steps)
+        return worker(args.worker, args.steps, args.pipeline)
     kinds = args.kinds.split(",")
     settings = dict(item.split("=", 1) for item in args.env)
     results = {kind: [] for kind in kinds}
     for _ in range(args.processes):
         for kind in kinds:
             env = {**os.environ, **(settings if kind != "torch" else {})}
-            out = subprocess.run([sys.executable, __file__, "--worker", kind, "--steps", str(args.steps)], env=env,
+            out = subprocess.run([sys.executable, __file__, "--worker", kind, "--steps", str(args.steps),
+                                  "--pipeline", args.pipeline], env=env,
                                  capture_output=True, text=True, check=True).stdout
             results[kind].append(json.loads(out.strip().splitlines()[-1]))
     import statistics
@@ -149,7 +148,7 @@ def main():
         rates = sorted(run["images_per_second"] for run in runs)
         summary[kind] = {"median": statistics.median(rates), "fastest": rates[-1], "slowest": rates[0],
                          "images_per_second": [round(r) for r in (run["images_per_second"] for run in runs)]}
-    print(json.dumps({"settings": settings, "steps": args.steps, "summary": summary, "runs": results}, indent=1))
+    print(json.dumps({"settings": settings, "pipeline": args.pipeline, "steps": args.steps, "summary": summary, "runs": results}, indent=1))
     for kind, figures in summary.items():
         print(f"{kind}: median {figures['median']:.0f}, fastest {figures['fastest']:.0f}, slowest "
               f"{figures['slowest']:.0f} images/s over {len(results[kind])} processes "

@@ -23,7 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfgan_impl import GAN, networks  # noqa: E402
+from tfgan_impl import GAN, networks, pipelines  # noqa: E402
 
 
 class PlainGAN(keras.Model):
@@ -82,7 +82,7 @@ def main():
     args = parser.parse_args()
     images = np.random.default_rng(0).uniform(-1, 1, (args.batch_size * 8, 28, 28, 1)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(images).repeat().batch(args.batch_size, drop_remainder=True)
-    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    dataset = pipelines.with_pipeline_options(dataset.prefetch(2))  # as the library's own pipelines
 
     plain = PlainGAN(*networks_pair(args.latent_dim, args.base_filters), args.latent_dim)
     plain.compile(keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5))

@@ -38,12 +38,12 @@ def toy_gan(**compile_kwargs):
 def fit(weights_path, xla=False):
     import tensorflow as tf
 
-    from tfgan_impl.data import shard_by_data
+    from tfgan_impl.pipelines import with_pipeline_options
 
     strategy = distribute.make_strategy("multi_worker" if os.environ.get("TF_CONFIG") else "default")
     with strategy.scope():
         gan = toy_gan(**({"jit_compile": True, "steps_per_execution": 3} if xla else {}))
-    dataset = shard_by_data(tf.data.Dataset.from_tensor_slices(points()).batch(64, drop_remainder=True))
+    dataset = with_pipeline_options(tf.data.Dataset.from_tensor_slices(points()).batch(64, drop_remainder=True))
     gan.fit(dataset, epochs=2, verbose=0)
     np.savez(weights_path, *[w.numpy() for w in gan.weights])
     print("replicas", strategy.num_replicas_in_sync, "phase functions", len(gan._phase_functions))

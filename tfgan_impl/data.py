@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_impl import images as images_module
+from tfgan_impl.pipelines import PARALLEL_CALLS, PREFETCH_BATCHES, with_pipeline_options
 from tfgan_impl import ranges
 from tfgan_impl.errors import DataError
 
@@ -216,7 +217,7 @@ def load_tfds(name, split="train", data_dir=None):
     has_labels = "label" in features
     image_key = "image" if "image" in features else next(iter(features))
     dataset = dataset.map(lambda ex: (ex[image_key], ex["label"] if has_labels else tf.constant(-1, tf.int64)),
-                          num_parallel_calls=tf.data.AUTOTUNE)
+                          num_parallel_calls=PARALLEL_CALLS)
     return Source(f"tfds:{name}:{split}", num_examples, tfds_dataset=dataset, has_labels=has_labels,
                   num_classes=features["label"].num_classes if has_labels else 0,
                   class_names=list(features["label"].names) if has_labels else None)
@@ -376,7 +377,7 @@ def make_dataset(source, batch_size, split="train", output_range=(-1.0, 1.0), im
         return (image, label) if with_labels else image
 
     if opened.tfds_dataset is not None:
-        dataset = opened.tfds_dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = opened.tfds_dataset.map(preprocess, num_parallel_calls=PARALLEL_CALLS)
         if cache:
             dataset = dataset.cache()
     else:
@@ -386,14 +387,6 @@ def make_dataset(source, batch_size, split="train", output_range=(-1.0, 1.0), im
         dataset = tf.data.Dataset.from_tensor_slices(arrays)
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    return dataset if opened.tfds_dataset is not None else shard_by_data(dataset)
+    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(PREFETCH_BATCHES)
+    return with_pipeline_options(dataset, shard_by_data=opened.tfds_dataset is None)
 
-
-def shard_by_data(dataset):
-    """Sets a multi-worker sharding policy of DATA: every worker reads the same (identically seeded) batches and
-    keeps its replicas' slices. In-memory sources have no files to shard by; TFDS sets keep AUTO, which shards
-    by FILE when there are at least as many files as workers."""
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options)

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from tfgan_impl import data as data_module
 from tfgan_impl import images as images_module
-from tfgan_impl import ranges
+from tfgan_impl import pipelines, ranges
 from tfgan_impl.errors import DataError
 
 
@@ -183,7 +183,7 @@ def _tfds_images(name, split, data_dir, image_size, features, source):
                      for feature in features)
 
     arrays = [[] for _ in features]
-    for batch in dataset.map(resized, num_parallel_calls=tf.data.AUTOTUNE).batch(256).as_numpy_iterator():
+    for batch in dataset.map(resized, num_parallel_calls=pipelines.PARALLEL_CALLS).batch(256).as_numpy_iterator():
         for collected, values in zip(arrays, batch):
             collected.append(values)
     if not arrays[0]:
@@ -230,12 +230,12 @@ def make_unpaired_dataset(images_a, images_b, batch_size, output_range=(-1.0, 1.
         if jitter:
             dataset = tf.data.Dataset.zip(dataset, element_seeds(seed + offset)).map(
                 lambda image, element_seed: _jitter(image, element_seed, height, width),
-                num_parallel_calls=tf.data.AUTOTUNE)
+                num_parallel_calls=pipelines.PARALLEL_CALLS)
         return dataset
 
     dataset = tf.data.Dataset.zip(domain(images_a, 0), domain(images_b, 1)).take(steps * batch_size)
-    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    return data_module.shard_by_data(dataset)
+    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(pipelines.PREFETCH_BATCHES)
+    return pipelines.with_pipeline_options(dataset)
 
 
 def make_paired_dataset(inputs, targets, batch_size, output_range=(-1.0, 1.0), jitter=True, seed=0,
@@ -272,6 +272,6 @@ def make_paired_dataset(inputs, targets, batch_size, output_range=(-1.0, 1.0), j
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if jitter:
-        dataset = tf.data.Dataset.zip(dataset, element_seeds(seed)).map(jittered, num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    return data_module.shard_by_data(dataset)
+        dataset = tf.data.Dataset.zip(dataset, element_seeds(seed)).map(jittered, num_parallel_calls=pipelines.PARALLEL_CALLS)
+    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(pipelines.PREFETCH_BATCHES)
+    return pipelines.with_pipeline_options(dataset)

@@ -5,7 +5,7 @@ images (`Translator.translate`) and from text (`TextSampler.generate_from_text`)
 import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import noise, ranges
+from tfgan_impl import noise, pipelines, ranges
 
 
 class NoiseSampler:
@@ -59,7 +59,8 @@ class NoiseSampler:
             inputs = [tf.convert_to_tensor(z, tf.float32), tf.convert_to_tensor(labels)]
         if len(z) <= batch_size:  # one batch: a direct call avoids building a predict function
             return self.to_data_units(self.sampling_generator(inputs, training=False))
-        return self.to_data_units(self.sampling_generator.predict(inputs, batch_size=batch_size, verbose=0))
+        return self.to_data_units(self.sampling_generator.predict(pipelines.prediction_batches(inputs, batch_size),
+                                                                 verbose=0))
 
     def to_data_units(self, samples):
         """Maps generator outputs from `output_range` to [0, 1] (identity when `output_range` is None), as numpy."""

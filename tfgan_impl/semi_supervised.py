@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_impl import data as data_module
+from tfgan_impl import pipelines
 from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.gan import GAN
 
@@ -125,7 +126,7 @@ class SemiSupervisedGAN(GAN):
 
     def classify(self, images, batch_size=256):
         """Class predictions of the discriminator for images in the generator's output range, `[n]` int."""
-        logits = self.discriminator.predict(images, batch_size=batch_size, verbose=0)
+        logits = self.discriminator.predict(pipelines.prediction_batches(images, batch_size), verbose=0)
         return np.argmax(logits, axis=-1)
 
     def get_config(self):

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import distribute
+from tfgan_impl import distribute, pipelines
 
 
 def caption_encoder(vocabulary, embedding_dim=128, word_dim=64, max_words=16):
@@ -145,4 +145,5 @@ def matching_dataset(images, captions, batch_size, seed=0):
     texts = np.array([text for texts in captions for text in texts], dtype=str)
     images = tf.constant(np.asarray(images, np.float32) * 2.0 - 1.0)
     dataset = tf.data.Dataset.from_tensor_slices((owners, texts)).shuffle(len(texts), seed=seed)
-    return dataset.map(lambda owner, text: (tf.gather(images, owner), text)).batch(batch_size, drop_remainder=True)
+    dataset = dataset.map(lambda owner, text: (tf.gather(images, owner), text)).batch(batch_size, drop_remainder=True)
+    return pipelines.with_pipeline_options(dataset, shard_by_data=False)

@@ -11,7 +11,7 @@ import tensorflow as tf
 # The public API can enable op determinism but neither query nor disable it.
 from tensorflow.python.framework import config as tf_framework_config
 
-from tfgan_impl import builder, checkpoints, distribute, families, rundir
+from tfgan_impl import builder, checkpoints, distribute, families, pipelines, rundir
 from tfgan_impl import callbacks as callbacks_module
 from tfgan_impl.errors import DivergenceError, UnhealthyTrainingError, UserError
 from tfgan_impl.samplers import NoiseSampler
@@ -145,6 +145,7 @@ def _train(config, run_dir, strategy, verbose, chief, extra_callbacks=()):
         print(f"{run_dir}: resuming after epoch {initial_epoch}")
     if steps_per_epoch is not None:
         dataset = dataset.skip(initial_epoch * steps_per_epoch * config.train.d_steps)
+    dataset = pipelines.with_pipeline_options(dataset, shard_by_data=False)  # a family's own pipeline too
     reference = None
     if data.reference is not None and isinstance(model, NoiseSampler):
         reference = model.to_data_units(data.reference)

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_impl import data as data_module
-from tfgan_impl import families, networks, paired, ranges
+from tfgan_impl import families, networks, paired, pipelines, ranges
 from tfgan_impl import masks as masks_module
 from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.errors import ConfigError, UserError
@@ -94,9 +94,9 @@ def make_dataset(images, batch_size, output_range, mask="rectangles", hole=0.5, 
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     dataset = tf.data.Dataset.zip(dataset, paired.element_seeds(seed)).map(with_mask,
-                                                                           num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    return data_module.shard_by_data(dataset)
+                                                                           num_parallel_calls=pipelines.PARALLEL_CALLS)
+    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(pipelines.PREFETCH_BATCHES)
+    return pipelines.with_pipeline_options(dataset)
 
 
 def holed(images, hole):

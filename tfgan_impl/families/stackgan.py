@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from tfgan_impl import captions as captions_module
 from tfgan_impl import data as data_module
-from tfgan_impl import families, networks, ranges, text
+from tfgan_impl import families, networks, pipelines, ranges, text
 from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.errors import ConfigError, DataError, UserError
 from tfgan_impl.families import Family, TrainingData, option
@@ -143,7 +143,8 @@ def make_dataset(images, embeddings, owners, batch_size, output_range, seed=0, s
         batch = ranges.from_unit_interval(tf.cast(tf.gather(pixels, owner), tf.float32) / 255.0, output_range)
         return batch, embedding, tf.roll(embedding, 1, axis=0)
 
-    return dataset.map(assemble, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.map(assemble, num_parallel_calls=pipelines.PARALLEL_CALLS)
+    return pipelines.with_pipeline_options(dataset.prefetch(pipelines.PREFETCH_BATCHES), shard_by_data=False)
 
 
 def training_data(config):

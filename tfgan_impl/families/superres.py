@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from tfgan_impl import data as data_module
 from tfgan_impl import degradation as degradation_module
-from tfgan_impl import families, networks, paired, ranges
+from tfgan_impl import families, networks, paired, pipelines, ranges
 from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.families import Family, TrainingData, option
@@ -151,9 +151,9 @@ def make_dataset(low, high, batch_size, scale, patch_size, output_range, seed=0,
     dataset = tf.data.Dataset.zip(dataset, paired.element_seeds(seed)).map(
         lambda pair, element_seed: tuple(ranges.from_unit_interval(image, output_range)
                                          for image in crop(pair, element_seed)),
-        num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    return data_module.shard_by_data(dataset)
+        num_parallel_calls=pipelines.PARALLEL_CALLS)
+    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(pipelines.PREFETCH_BATCHES)
+    return pipelines.with_pipeline_options(dataset)
 
 
 def make_streamed_dataset(pairs_of_any_size, batch_size, scale, patch_size, output_range, seed=0,
@@ -163,13 +163,14 @@ def make_streamed_dataset(pairs_of_any_size, batch_size, scale, patch_size, outp
     random, cropped before the shuffle so that no 2K image waits in its buffer."""
     crop = _pair_cropper(scale, patch_size, augment=True)
     dataset = tf.data.Dataset.zip(pairs_of_any_size, paired.element_seeds(seed)).map(
-        crop, num_parallel_calls=tf.data.AUTOTUNE)
+        crop, num_parallel_calls=pipelines.PARALLEL_CALLS)
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.map(lambda small, large: tuple(
         ranges.from_unit_interval(tf.cast(image, tf.float32) / 255.0, output_range) for image in (small, large)),
-        num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+        num_parallel_calls=pipelines.PARALLEL_CALLS)
+    dataset = dataset.batch(batch_size, drop_remainder=True).prefetch(pipelines.PREFETCH_BATCHES)
+    return pipelines.with_pipeline_options(dataset, shard_by_data=False)
 
 
 TFDS_PAIR_FEATURES = ("lr", "hr")  # the low- and high-resolution images of TFDS's div2k
@@ -200,7 +201,7 @@ def streamed_pairs(config, split):
         raise UserError(f"data.patch_size: tfds:{name} holds images of many sizes; set a crop size, e.g. 96")
     _, examples = data_module.open_tfds(name, split, data.data_dir, shuffle_seed=config.seed)
     dataset = examples.map(lambda example: tuple(example[feature] for feature in TFDS_PAIR_FEATURES),
-                           num_parallel_calls=tf.data.AUTOTUNE)
+                           num_parallel_calls=pipelines.PARALLEL_CALLS)
     first = [(low.numpy(), high.numpy()) for low, high in dataset.take(max(1, config.train.num_samples))]
     if not first:
         raise UserError(f"data.source {data.source}: split {split!r} is empty")

@@ -1,0 +1,35 @@
+"""Options every `tf.data` pipeline of the library carries, and arrays batched for `predict` under them.
+
+tf.data's autotuning thread can hold up the destruction of an iterator by up to its current sleep (10 ms doubling
+to 60 s, TensorFlow 2.21; measured in docs/benchmarks.md, "The half-speed regime"): the end of every `fit` and
+`predict` waited on it in about half of the processes on a 2-core machine. The library's pipelines turn it off and
+fix their parallelism and buffers instead, which the in-memory pipelines here need no more than.
+"""
+import os
+
+import tensorflow as tf
+
+# One parallel call per core this process may run on (the size of tf.data's own runner pool).
+PARALLEL_CALLS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+PREFETCH_BATCHES = 2
+
+
+def with_pipeline_options(dataset, shard_by_data=True):
+    """The dataset with tf.data's autotuning off and, with `shard_by_data`, a multi-worker sharding policy of DATA:
+    every worker reads the same (identically seeded) batches and keeps its replicas' slices. In-memory sources have
+    no files to shard by; TFDS sets keep AUTO, which shards by FILE when there are at least as many files as
+    workers."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    if shard_by_data:
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def prediction_batches(inputs, batch_size):
+    """Model inputs (an array or a list of arrays, one row per example) as a dataset of batches for
+    `keras.Model.predict`, under the library's options; Keras would build its own with autotuning on."""
+    structure = tuple(inputs) if isinstance(inputs, (list, tuple)) else inputs
+    dataset = tf.data.Dataset.from_tensor_slices(structure).batch(batch_size)
+    return with_pipeline_options(dataset.map(lambda *x: (x,) if isinstance(structure, tuple) else (x[0],))
+                                 .prefetch(PREFETCH_BATCHES), shard_by_data=False)
