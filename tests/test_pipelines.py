@@ -60,3 +60,33 @@ def test_prediction_batches_give_predict_the_direct_call_results():
     two = keras.Model([z_in, label_in], keras.layers.Dense(2)(keras.layers.Concatenate()([z_in, embedded])))
     np.testing.assert_allclose(two.predict(pipelines.prediction_batches([z, labels], 16), verbose=0),
                                two([z, labels]).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_autotuning_block_turns_it_on_for_pipelines_built_inside_and_only_there():
+    with pipelines.autotuning(True):
+        inside = data.make_dataset(labelled_source(), 8)
+    assert inside.options().autotune.enabled is True
+    assert data.make_dataset(labelled_source(), 8).options().autotune.enabled is False
+
+
+@pytest.mark.parametrize("autotune", [False, True])
+def test_training_feeds_fit_under_the_configs_autotuning(tmp_path, monkeypatch, autotune):
+    from tfgan_impl import config as config_module
+    from tfgan_impl import training
+    from tfgan_impl.gan import GAN
+
+    seen, original_fit = [], GAN.fit
+
+    def recording_fit(self, x=None, *args, **kwargs):
+        seen.append(x.options().autotune.enabled)
+        return original_fit(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(GAN, "fit", recording_fit)
+    path = tmp_path / "images.npz"
+    np.savez(path, x=RNG.integers(0, 256, (32, 8, 8, 1), dtype=np.uint8))
+    mapping = {"data": {"source": f"npz:{path}", "batch_size": 8, "autotune": autotune},
+               "model": {"generator": {"name": "dcgan", "base_filters": 4},
+                         "discriminator": {"name": "dcgan", "base_filters": 4}},
+               "train": {"epochs": 1, "steps_per_epoch": 2, "num_samples": 4}, "evaluate": {"metrics": []}}
+    training.train(config_module.from_dict(mapping), str(tmp_path / "run"), verbose=0)
+    assert seen == [autotune]

@@ -69,6 +69,7 @@ class DataConfig:
     shuffle_buffer: int = 10_000
     cache: bool = True
     data_dir: typing.Optional[str] = None
+    autotune: bool = False  # tf.data's autotuning in the library's pipelines (tfgan_impl.pipelines)
 
 
 @dataclasses.dataclass

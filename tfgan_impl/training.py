@@ -115,7 +115,8 @@ def train(config, run_dir, verbose="auto", strategy=None, callbacks=()):
 
 def _train(config, run_dir, strategy, verbose, chief, extra_callbacks=()):
     seed_everything(config)
-    data = families.get(config.model.type).training_data(config)
+    with pipelines.autotuning(config.data.autotune):
+        data = families.get(config.model.type).training_data(config)
     if config.data.batch_size % strategy.num_replicas_in_sync:
         raise UserError(f"data.batch_size: the global batch {config.data.batch_size} does not split evenly over "
                         f"{strategy.num_replicas_in_sync} replicas")
@@ -145,7 +146,8 @@ def _train(config, run_dir, strategy, verbose, chief, extra_callbacks=()):
         print(f"{run_dir}: resuming after epoch {initial_epoch}")
     if steps_per_epoch is not None:
         dataset = dataset.skip(initial_epoch * steps_per_epoch * config.train.d_steps)
-    dataset = pipelines.with_pipeline_options(dataset, shard_by_data=False)  # a family's own pipeline too
+    # a family's own pipeline too
+    dataset = pipelines.with_pipeline_options(dataset, shard_by_data=False, autotune=config.data.autotune)
     reference = None
     if data.reference is not None and isinstance(model, NoiseSampler):
         reference = model.to_data_units(data.reference)
