@@ -14,6 +14,7 @@ from tests.conftest import needs_fashion_mnist
 from tfgan_impl import builder, distribute, evaluation, export, families, penalties, rundir, training
 from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.networks import progan as networks
+from tfgan_impl.gan import GAN
 from tfgan_impl.progan import ProgressiveGAN, faded_reals, level_of_detail
 
 RNG = np.random.default_rng(0)
@@ -115,6 +116,37 @@ def test_the_drift_term_is_the_squared_critic_output_on_reals():
     real = tf.constant(RNG.standard_normal((5, 6)), tf.float32)
     value = penalties.PENALTIES["drift"](lambda x: x @ weights, real, None, None)
     np.testing.assert_allclose(value, ((real.numpy() @ weights.numpy())[:, 0]) ** 2, rtol=1e-5)
+
+
+def test_the_drift_term_takes_the_models_own_pass_of_the_critic_on_reals():
+    weights = tf.constant(RNG.standard_normal((6, 1)), tf.float32)
+    real = tf.constant(RNG.standard_normal((5, 6)), tf.float32)
+
+    def no_second_pass(inputs):
+        raise AssertionError("the critic was run again on the reals")
+
+    given = penalties.PENALTIES["drift"](no_second_pass, real, None, None, real_outputs=real @ weights)
+    np.testing.assert_allclose(given, penalties.drift_penalty(lambda x: x @ weights, real), rtol=1e-6)
+
+
+def test_a_wasserstein_step_with_the_drift_term_runs_the_critic_once_per_batch_it_judges():
+    calls = []
+
+    class Counting(keras.layers.Layer):
+        def call(self, inputs):
+            calls.append(1)
+            return inputs
+
+    critic = keras.Sequential([keras.Input((2, 2, 2)), Counting(), keras.layers.Flatten(), keras.layers.Dense(1)])
+    generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.Reshape((2, 2, 2))])
+    gan = GAN(generator, critic, latent_dim=4, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.01), g_optimizer=keras.optimizers.SGD(0.01), loss="wasserstein",
+                penalties={"drift": 0.001}, run_eagerly=True)
+    batch = np.zeros((4, 2, 2, 2), "float32")
+    gan.fit(tf.data.Dataset.from_tensor_slices(batch).batch(4), epochs=1, verbose=0)  # builds everything
+    calls.clear()
+    gan.train_step(tf.constant(batch))
+    assert len(calls) == 3  # reals and fakes for the critic, fakes for the generator
 
 
 def tiny_model(mbstd_group_size=4, **options):

@@ -252,7 +252,7 @@ class GAN(AdversarialModel, NoiseSampler):
             samples = augment_module.diff_augment(samples, self.augment, self._replica_seed(counter, stream))
         return pack(samples, self.packing)
 
-    def _penalty(self, real_inputs, fake_inputs, labels):
+    def _penalty(self, real_inputs, fake_inputs, labels, real_logits=None):
         if not self.penalties:
             return 0.0
         counter = self.d_optimizer.iterations
@@ -266,7 +266,8 @@ class GAN(AdversarialModel, NoiseSampler):
 
         total = 0.0
         for name, weight in self.penalties.items():
-            total += weight * penalties_module.PENALTIES[name](discriminator_fn, real_inputs, fake_inputs, alpha)
+            total += weight * penalties_module.PENALTIES[name](discriminator_fn, real_inputs, fake_inputs, alpha,
+                                                               real_outputs=real_logits)
         return total
 
     def _output_summaries(self, real_logits, fake_logits):
@@ -299,7 +300,7 @@ class GAN(AdversarialModel, NoiseSampler):
         fake_logits, fake_class_logits = self._float32_logits(fake_inputs, labels, training=True)
         adversarial = self.discriminator_loss_fn(real_logits, fake_logits)
         class_loss, g_class_loss, class_metrics = self._class_losses(real_class_logits, fake_class_logits, labels)
-        penalty = self._penalty(real_inputs, tf.stop_gradient(fake_inputs), labels)
+        penalty = self._penalty(real_inputs, tf.stop_gradient(fake_inputs), labels, real_logits)
         supervised, supervised_metrics = self._supervised_losses(real)
         metrics = {"d_loss": tf.reduce_mean(adversarial + class_loss),
                    **self._output_summaries(real_logits, fake_logits), **class_metrics, **supervised_metrics}

@@ -57,28 +57,31 @@ def r1_penalty(discriminator_fn, real):
     return 0.5 * tf.reduce_sum(tf.square(gradients), axis=1)
 
 
-def drift_penalty(discriminator_fn, real):
+def drift_penalty(discriminator_fn, real, real_outputs=None):
     """The drift term of progressive growing (Karras et al. 2018, arXiv:1710.10196, sec. A.1): `D(x)^2` on real
     data, which keeps a Wasserstein critic's outputs from drifting far from zero (the paper's weight
     epsilon_drift is 0.001).
 
-    It calls the discriminator on the real inputs again (one more forward pass) so that it composes with any loss.
-
     Args:
         discriminator_fn: maps a batch of inputs to outputs `[batch, ...]` (patch outputs are summed).
         real: real inputs `[batch, ...]`.
+        real_outputs: the discriminator's outputs on `real` when the caller has them (a model's own forward pass,
+            whose scores the paper's code takes the drift of); otherwise one more forward pass computes them.
 
     Returns:
         Per-example penalty, shape `[batch]`.
     """
-    outputs = tf.cast(discriminator_fn(tf.convert_to_tensor(real)), tf.float32)
+    outputs = discriminator_fn(tf.convert_to_tensor(real)) if real_outputs is None else real_outputs
+    outputs = tf.cast(outputs, tf.float32)
     return tf.square(tf.reduce_sum(tf.reshape(outputs, [tf.shape(outputs)[0], -1]), axis=1))
 
 
-# name -> function(discriminator_fn, real, fake, alpha) of the penalties `GAN.compile(penalties=...)` accepts.
+# name -> function(discriminator_fn, real, fake, alpha, real_outputs=None) of the penalties `GAN.compile(penalties=...)`
+# accepts; `real_outputs` are the discriminator's outputs on `real` from the model's own pass, for penalties of them.
 PENALTIES = {
-    "gradient_penalty": lambda discriminator_fn, real, fake, alpha: gradient_penalty(discriminator_fn, real, fake,
-                                                                                     alpha),
-    "r1": lambda discriminator_fn, real, fake, alpha: r1_penalty(discriminator_fn, real),
-    "drift": lambda discriminator_fn, real, fake, alpha: drift_penalty(discriminator_fn, real),
+    "gradient_penalty": lambda discriminator_fn, real, fake, alpha, real_outputs=None: gradient_penalty(
+        discriminator_fn, real, fake, alpha),
+    "r1": lambda discriminator_fn, real, fake, alpha, real_outputs=None: r1_penalty(discriminator_fn, real),
+    "drift": lambda discriminator_fn, real, fake, alpha, real_outputs=None: drift_penalty(discriminator_fn, real,
+                                                                                          real_outputs),
 }
