@@ -17,6 +17,7 @@ Rounds interleave the models and span a multiple of every lazy interval; ratios 
 timed with XLA (`jit_compile=True`); a model that fails to compile is reported, not fatal.
 
     python bench/family_steps.py [--steps 32] [--rounds 5] [--families stylegan2,progan,biggan] [--xla ...]
+                                 [--progan-lod start|full]
 
 Prints one JSON object, then a one-line summary per family.
 """
@@ -259,7 +260,7 @@ def timed_fit(model, dataset, steps):
     return time.perf_counter() - start, time.process_time() - cpu_start
 
 
-def measure(name, steps, rounds, xla=True):
+def measure(name, steps, rounds, xla=True, progan_lod="start"):
     base = {"ada_target": None} if name == "stylegan2" else {}
     config = family_config(name, jit_compile=False, **base)
     batch, size = config.data.batch_size, config.data.image_size
@@ -284,6 +285,10 @@ def measure(name, steps, rounds, xla=True):
             started = time.perf_counter()
             timed_fit(model, plain_dataset if key.startswith("plain") else dataset, 2 * steps)  # traces, and
             # passes every lazy phase
+            if name == "progan" and progan_lod == "full":  # past the schedule: lod 0, every level in use
+                model.images_seen.assign(2**62)
+            # one more warm-up round: branches of the level in use are instantiated on their first run
+            timed_fit(model, plain_dataset if key.startswith("plain") else dataset, steps)
             warmup[key] = round(time.perf_counter() - started, 1)
             models[key] = model
         except Exception as error:  # a model XLA cannot compile is a finding, not the end of the benchmark
@@ -295,6 +300,8 @@ def measure(name, steps, rounds, xla=True):
             wall[key].append(seconds)
             cpu[key].append(cpu_seconds)
     result = {"batch_size": batch, "image_size": size, "warmup_seconds": warmup, "failures": failures,
+              **({"lod": float(next(iter(models.values())).generator.lod.numpy())} if name == "progan" and models
+                 else {}),
               "wall_seconds": {key: [round(t, 3) for t in times] for key, times in wall.items()}}
     for key in models:
         result[f"{key}_ms_per_step"] = 1000 * float(np.median(wall[key])) / steps
@@ -316,8 +323,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--families", default="stylegan2,progan,biggan")
     parser.add_argument("--xla", default="stylegan2,progan,biggan", help="families also timed with XLA")
+    parser.add_argument("--progan-lod", choices=["start", "full"], default="start",
+                        help="ProGAN timed at its first level of detail (4x4) or past its schedule (every level)")
     args = parser.parse_args()
-    results = {name: measure(name, args.steps, args.rounds, xla=name in args.xla.split(","))
+    results = {name: measure(name, args.steps, args.rounds, xla=name in args.xla.split(","),
+                             progan_lod=args.progan_lod)
                for name in args.families.split(",")}
     results.update({"steps": args.steps, "rounds": args.rounds, **machine()})
     print(json.dumps(results, indent=1))
