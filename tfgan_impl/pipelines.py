@@ -43,6 +43,5 @@ def prediction_batches(inputs, batch_size):
     """Model inputs (an array or a list of arrays, one row per example) as a dataset of batches for
     `keras.Model.predict`, under the library's options; Keras would build its own with autotuning on."""
     structure = tuple(inputs) if isinstance(inputs, (list, tuple)) else inputs
-    dataset = tf.data.Dataset.from_tensor_slices(structure).batch(batch_size)
-    return with_pipeline_options(dataset.map(lambda *x: (x,) if isinstance(structure, tuple) else (x[0],))
-                                 .prefetch(PREFETCH_BATCHES), shard_by_data=False)
+    dataset = tf.data.Dataset.from_tensor_slices((structure,)).batch(batch_size)  # 1-tuples: all of it is `x`
+    return with_pipeline_options(dataset.prefetch(PREFETCH_BATCHES), shard_by_data=False)
