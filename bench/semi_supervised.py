@@ -18,7 +18,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tfgan_impl import builder, data, images, optimizers, training  # noqa: E402
-from tfgan_impl.families import sgan as sgan_family  # noqa: E402
+from tfgan_impl.families import _noise, sgan as sgan_family  # noqa: E402
 from tfgan_impl.semi_supervised import make_semi_supervised_dataset  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -48,7 +48,8 @@ def supervised_baseline(config, verbose=0):
                                 output_range=config.model.output_range, with_labels=True, shuffle_buffer=len(chosen),
                                 seed=config.seed).repeat()
     sample_shape = dataset.element_spec[0].shape[1:].as_list()
-    classifier = builder.build_model(config, {"sample_shape": sample_shape, "num_classes": source.num_classes}).discriminator
+    classifier = builder.build_model(config, {"sample_shape": sample_shape, "num_classes": source.num_classes},
+                                     _noise.extras(config, source)).discriminator  # weight norm initialized alike
     classifier.compile(optimizer=optimizers.make_optimizer(config.train.d_optimizer, "train.d_optimizer"),
                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     accuracy = sgan_family.held_out_accuracy(config)

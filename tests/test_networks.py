@@ -124,3 +124,37 @@ def test_no_two_classes_register_the_same_serialization_name():
                 assert node.name not in registered, (node.name, registered.get(node.name), path)
                 registered[node.name] = path
     assert len(registered) > 10
+
+
+def test_weight_norm_dense_is_g_v_over_norm_v_and_initializes_from_data():
+    """Salimans & Kingma 2016: w = g v / ||v|| (eq. 2); the data-dependent initialization gives the batch's
+    pre-activations mean 0 and variance 1 per unit (sec. 3)."""
+    keras.utils.set_random_seed(0)
+    layer = networks.WeightNormDense(5, activation="relu")
+    inputs = np.random.default_rng(0).normal(2.0, 3.0, size=(200, 7)).astype("float32")
+    layer.build((None, 7))
+    layer.g.assign(np.arange(1, 6, dtype="float32"))
+    layer.bias.assign(np.full(5, 0.5, "float32"))
+    v = layer.v.numpy()
+    expected = np.maximum(inputs @ (v / np.linalg.norm(v, axis=0)) * np.arange(1, 6) + 0.5, 0.0)
+    np.testing.assert_allclose(layer(inputs), expected, rtol=1e-5, atol=1e-5)
+    layer.initialize(inputs)
+    pre_activations = inputs @ (v / np.linalg.norm(v, axis=0)) * layer.g.numpy() + layer.bias.numpy()
+    np.testing.assert_allclose(pre_activations.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(pre_activations.std(axis=0), 1.0, rtol=1e-3)
+    clone = networks.WeightNormDense.from_config(layer.get_config())
+    assert clone.units == 5 and clone.activation is keras.activations.relu
+
+
+def test_weight_normalized_mlp_initializes_every_layer_from_the_batch_it_sees():
+    keras.utils.set_random_seed(0)
+    discriminator = networks.mlp_discriminator([4, 4, 1], hidden_units=(16, 8), activation="relu", weight_norm=True,
+                                               num_classes=3, conditioning="classes")
+    images = np.random.default_rng(1).uniform(size=(300, 4, 4, 1)).astype("float32")
+    assert networks.initialize_from_data(discriminator, images) == 3  # two hidden layers and the class head
+    head = discriminator.layers[-1]
+    hidden = keras.Sequential(discriminator.layers[:-1])(images)
+    pre_activations = head._normalized(hidden).numpy() * head.g.numpy() + head.bias.numpy()
+    np.testing.assert_allclose(pre_activations.std(axis=0), 1.0, rtol=1e-3)
+    with pytest.raises(ValueError, match="weight_norm: not with spectral_norm"):
+        networks.mlp_discriminator([4, 4, 1], weight_norm=True, spectral_norm=True)

@@ -103,10 +103,11 @@ def scale_to_global_batch(per_example_loss):
     return tf.reduce_sum(tf.cast(per_example_loss, tf.float32)) / global_batch_size
 
 
-def global_batch_mean(values):
+def global_batch_mean(values, axis=None):
     """The mean of `values` `[batch, ...]` over the global batch: across replicas (which hold equal shares) when
-    run in a replica of several, differentiable; the batch's own mean otherwise."""
-    local = tf.reduce_mean(tf.cast(values, tf.float32))
+    run in a replica of several, differentiable; the batch's own mean otherwise. `axis` as `tf.reduce_mean`'s
+    (`0`: one mean per feature)."""
+    local = tf.reduce_mean(tf.cast(values, tf.float32), axis=axis)
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return local

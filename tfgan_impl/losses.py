@@ -224,6 +224,30 @@ def relativistic_average_generator_loss(real_logits, fake_logits, real_mean=None
                                                    fake_mean=real_mean)
 
 
+def feature_matching_loss(real_features, fake_features, real_mean=None, fake_mean=None):
+    """Feature matching, Salimans et al. 2016 (arXiv:1606.03498), sec. 3.1: the generator's objective
+    ||E_x f(x) - E_z f(G(z))||^2 on features f of an intermediate layer of the discriminator, averaged over the
+    features as the authors' code does (`T.mean(T.square(mom_gen - mom_real))`; the paper writes the sum).
+
+    The expectations are the batch's means unless given (a model under tf.distribute passes the global batch's,
+    `distribute.global_batch_mean(..., axis=0)`, so that the loss does not depend on the number of replicas).
+
+    Args:
+        real_features: f(x) of real data, `[batch, ...]`.
+        fake_features: f(G(z)), `[batch, ...]`.
+        real_mean, fake_mean: E f(x) and E f(G(z)) per feature, if not this batch's means.
+
+    Returns:
+        The batch's loss on every example, shape `[batch]` (it is a function of the batch, not of each example;
+        its mean is the loss).
+    """
+    real, fake = _float(real_features), _float(fake_features)
+    real_mean = tf.reduce_mean(real, axis=0) if real_mean is None else real_mean
+    fake_mean = tf.reduce_mean(fake, axis=0) if fake_mean is None else fake_mean
+    loss = tf.reduce_mean(tf.square(fake_mean - real_mean))
+    return tf.fill(tf.shape(fake)[:1], loss)
+
+
 class LossPair(typing.NamedTuple):
     """A registered GAN objective: its two losses and whether the discriminator's outputs are probability logits
     (then `sigmoid` of them is reported as D(x); critics of WGAN, LSGAN and hinge report raw outputs)."""

@@ -10,11 +10,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_impl import data as data_module
-from tfgan_impl import pipelines
-from tfgan_impl.adversarial import check_non_negative
+from tfgan_impl import distribute, pipelines
+from tfgan_impl.adversarial import PhaseLoss, check_non_negative
+from tfgan_impl.losses import feature_matching_loss
 from tfgan_impl.gan import GAN
 
 IMAGES, LABELLED_IMAGES, LABELS = "images", "labelled_images", "labels"
+NOISE_LAYERS = (keras.layers.GaussianNoise, keras.layers.Dropout, keras.layers.GaussianDropout)
 
 
 def labelled_subset(labels, per_class, seed=0):
@@ -94,15 +96,70 @@ class SemiSupervisedGAN(GAN):
             raise ValueError("packing (PacGAN) is not available for the semi-supervised GAN")
         self.classifier_classes = int(num_classes)
         self.supervised_weight = 1.0
+        self.generator_objective = "adversarial"
         super().__init__(generator, discriminator, latent_dim, **kwargs)
 
     METRICS = GAN.METRICS + ("d_supervised_loss", "d_supervised_accuracy")
+    GENERATOR_OBJECTIVES = ("adversarial", "feature_matching")
 
-    def configure(self, supervised_weight=1.0, **options):
-        """As `GAN.configure`, with `supervised_weight`, the weight of the labelled cross-entropy."""
+    def configure(self, supervised_weight=1.0, generator_objective="adversarial", **options):
+        """As `GAN.configure`, with `supervised_weight`, the weight of the labelled cross-entropy, and
+        `generator_objective`: `"adversarial"` (the compiled loss's generator term) or `"feature_matching"`
+        (Salimans et al. 2016, sec. 3.1: match the mean features of the discriminator's last hidden layer, the
+        objective of their semi-supervised results)."""
         check_non_negative(supervised_weight=supervised_weight)
+        self.check_generator_objective(generator_objective, self.discriminator, options.get("update", "alternating"))
         self.supervised_weight = float(supervised_weight)
-        return {**super().configure(**options), "supervised_weight": self.supervised_weight}
+        self.generator_objective = generator_objective
+        extra = {"generator_objective": generator_objective} if generator_objective != "adversarial" else {}
+        return {**super().configure(**options), "supervised_weight": self.supervised_weight, **extra}
+
+    @classmethod
+    def check_generator_objective(cls, objective, discriminator=None, update="alternating"):
+        """The value rule of `configure`'s `generator_objective`; raises `ValueError("generator_objective: ...")`."""
+        if objective not in cls.GENERATOR_OBJECTIVES:
+            raise ValueError(f"generator_objective: expected one of {', '.join(cls.GENERATOR_OBJECTIVES)}, "
+                             f"got {objective!r}")
+        if objective != "feature_matching":
+            return
+        if update != "alternating":
+            raise ValueError(f"generator_objective: feature matching takes alternating updates, got {update!r}")
+        if discriminator is not None and not (isinstance(discriminator, keras.Sequential)
+                                              and len(discriminator.layers) >= 2):
+            raise ValueError("generator_objective: feature matching needs a keras.Sequential discriminator whose "
+                             f"last layer is the class head (as the library's networks build), got "
+                             f"{type(discriminator).__name__} {discriminator.name!r}")
+
+    def features(self, inputs, training=False):
+        """f(x) of feature matching: the discriminator's activations below its class head (its last layer),
+        taken before trailing noise or dropout layers, as the authors' code takes them (`layers[-3]`)."""
+        layers = self.discriminator.layers[:-1]
+        while layers and isinstance(layers[-1], NOISE_LAYERS):
+            layers = layers[:-1]
+        for layer in layers:
+            inputs = layer(inputs, training=training)
+        return tf.cast(tf.reshape(inputs, [tf.shape(inputs)[0], -1]), tf.float32)
+
+    def generator_loss(self, real):
+        """The generator's phase: the adversarial loss (`GAN.generator_loss`) or, with feature matching, the
+        distance between the mean features of this step's real batch and of fresh samples (Salimans et al. 2016,
+        sec. 3.1), the means taken over the global batch."""
+        if self.generator_objective != "feature_matching":
+            return super().generator_loss(real)
+        real_images, _ = self._split(real)
+        counter = self.g_optimizer.iterations
+        z = self.sample_latent(tf.shape(real_images)[0], counter, "generator_latents")
+        fake_inputs = self._discriminator_inputs(self._generate(z, None, training=True), counter,
+                                                 "augment_fake_for_generator")
+        real_inputs = self._discriminator_inputs(real_images, counter, "augment_real")
+        real_features = tf.stop_gradient(self.features(real_inputs, training=True))
+        fake_features = self.features(fake_inputs, training=True)
+        # Each replica holds the whole loss on its rows; summed over the global batch it weighs 1/N per replica,
+        # and the all-reduce's gradient brings every replica's share of the mean back (replica-count invariant).
+        per_example = feature_matching_loss(real_features, fake_features,
+                                            real_mean=distribute.global_batch_mean(real_features, axis=0),
+                                            fake_mean=distribute.global_batch_mean(fake_features, axis=0))
+        return PhaseLoss(per_example, {"g_loss": tf.reduce_mean(per_example)})
 
     def _split(self, data):
         if not isinstance(data, dict) or LABELLED_IMAGES not in data:

@@ -5,7 +5,7 @@ import typing
 import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import data, families, networks, noise
+from tfgan_impl import data, families, networks, noise, ranges
 from tfgan_impl.batches import packed_shape, real_images_of
 from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.families import TrainingData, option
@@ -63,11 +63,20 @@ def info(config, source, sample_shape, uses_labels):
             "class_names": source.class_names if num_classes else None}
 
 
+WEIGHT_NORM_INIT_IMAGES = 500  # the batch Salimans et al. 2016 initialize their weight-normalized networks from
+
+
 def extras(config, source):
-    """The data's per-output means, for a generator option `output_bias: marginals`."""
+    """The data's per-output means, for a generator option `output_bias: marginals`; a random batch of images in
+    the model's range, for a discriminator option `weight_norm` (its data-dependent initialization)."""
+    found = {}
     if config.model.generator.get("output_bias") == "marginals" and source.images is not None:
-        return {"marginals": data.to_unit_interval(source.images).mean(axis=0)}
-    return {}
+        found["marginals"] = data.to_unit_interval(source.images).mean(axis=0)
+    if config.model.discriminator.get("weight_norm") and source.images is not None:
+        chosen = np.random.default_rng(config.seed).permutation(len(source.images))[:WEIGHT_NORM_INIT_IMAGES]
+        found["init_images"] = ranges.from_unit_interval(data.to_unit_interval(source.images[np.sort(chosen)]),
+                                                         config.model.output_range)
+    return found
 
 
 def build_networks(config, info, extras, packing=1, conditioning=None, conditional_generator=False):
@@ -104,6 +113,11 @@ def build_networks(config, info, extras, packing=1, conditioning=None, condition
         if "num_classes" in derived[kind] and not networks.accepts(kind, spec, "num_classes"):
             raise UserError(f"model.{kind}: network {spec['name']!r} cannot be conditioned on labels")
         built.append(networks.build(kind, spec, derived[kind]))
+    if extras.get("init_images") is not None:  # a new run's weight-normalized discriminator (a resumed run's loads)
+        if packing != 1 or conditioning == "input":
+            raise UserError(f"model.discriminator.weight_norm: its initialization from data needs a discriminator of "
+                            f"images alone; model.type {config.model.type!r} with packing {packing} gives it more")
+        networks.initialize_from_data(built[1], extras["init_images"])
     return built
 
 

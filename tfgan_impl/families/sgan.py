@@ -14,6 +14,7 @@ from tfgan_impl.semi_supervised import IMAGES, SemiSupervisedGAN, make_semi_supe
 class SGANOptions(_noise.NoiseOptions):
     labels_per_class: int = option(100, section="data")  # the labelled examples kept per class
     supervised_weight: float = option(1.0, section="train")  # the weight of the labelled cross-entropy
+    generator_objective: str = option("adversarial", section="train")  # or feature_matching (Salimans et al.)
 
 
 def validate(config):
@@ -21,6 +22,8 @@ def validate(config):
     if config.options.labels_per_class <= 0:
         raise ConfigError(f"data.labels_per_class: expected a positive integer, got {config.options.labels_per_class}")
     families.check("train", check_non_negative, supervised_weight=config.options.supervised_weight)
+    families.check("train", SemiSupervisedGAN.check_generator_objective,
+                   objective=config.options.generator_objective, update=config.options.update)
 
 
 def training_data(config):
@@ -50,4 +53,5 @@ def held_out_accuracy(config):
 FAMILY = Family("sgan", SGANOptions, training_data=training_data, build=build, sampler=NoiseSampler,
                 validate=validate, callbacks=lambda config: [held_out_accuracy(config)],
                 compile_options=lambda config: {**_noise.compile_options(config),
-                                                "supervised_weight": config.options.supervised_weight})
+                                                "supervised_weight": config.options.supervised_weight,
+                                                "generator_objective": config.options.generator_objective})

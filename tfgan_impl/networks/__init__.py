@@ -15,6 +15,7 @@ from tfgan_impl.networks.progan import progan_discriminator, progan_generator
 from tfgan_impl.networks.pix2pix import patch_discriminator, resnet_translator, unet_generator
 from tfgan_impl.networks.resnet import resnet_discriminator, resnet_generator
 from tfgan_impl.networks.stylegan2 import stylegan2_discriminator, stylegan2_generator
+from tfgan_impl.networks.weightnorm import WeightNormDense, initialize_from_data
 from tfgan_impl.networks.stackgan import (ConditioningAugmentation, SpatialReplicate, stackgan_discriminator,
                                          stackgan_discriminators, stackgan_generator, stage1_generator,
                                          stage2_generator)
@@ -84,7 +85,8 @@ def marginal_logits(images, epsilon=1e-3):
 
 
 __all__ = ["GENERATORS", "DISCRIMINATORS", "Maxout", "MinibatchStdDev", "WeightClip", "marginal_logits", "dcgan_generator", "dcgan_discriminator",
-           "mlp_generator", "maxout_discriminator", "mlp_discriminator", "resnet_generator", "resnet_discriminator"]
+           "mlp_generator", "maxout_discriminator", "mlp_discriminator", "resnet_generator", "resnet_discriminator",
+           "WeightNormDense", "initialize_from_data"]
 
 
 def synchronize_batch_norm(model):

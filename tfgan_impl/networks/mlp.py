@@ -5,6 +5,7 @@ import keras
 
 from tfgan_impl.networks.conditioning import assemble_discriminator, conditional_generator, layer_factory
 from tfgan_impl.networks.layers import Maxout, MinibatchStdDev, WeightClip
+from tfgan_impl.networks.weightnorm import WeightNormDense
 
 
 def _uniform(init_range):
@@ -96,7 +97,8 @@ def maxout_discriminator(input_shape, hidden_units=(240, 240), num_pieces=5, inp
 
 def mlp_discriminator(input_shape, hidden_units=(128, 128), activation="leaky_relu", spectral_norm=False,
                       weight_clip=None, minibatch_std=False, num_classes=None, conditioning=None,
-                      label_encoding="embedding", embedding_dim=16):
+                      label_encoding="embedding", embedding_dim=16, input_noise=0.0, hidden_noise=0.0,
+                      weight_norm=False):
     """A plain MLP discriminator for low-dimensional data (e.g. the 2-D mixtures of the mode-collapse benchmark).
 
     Args:
@@ -110,15 +112,29 @@ def mlp_discriminator(input_shape, hidden_units=(128, 128), activation="leaky_re
         conditioning: `None`, `"input"` (cGAN: labels are an input), `"auxiliary"` (ACGAN: a class head) or
             `"classes"` (semi-supervised GAN: K class logits).
         label_encoding, embedding_dim: how `"input"` conditioning encodes labels.
+        input_noise, hidden_noise: standard deviations of Gaussian noise added, in training only, to the inputs and
+            to each hidden layer's outputs (Salimans et al. 2016's MNIST discriminator: 0.3 and 0.5); 0 for none.
+        weight_norm: weight-normalize every dense layer, head included (`WeightNormDense`, Salimans & Kingma 2016;
+            initialize it from data with `networks.initialize_from_data`).
 
     Returns:
         A Keras model mapping samples to logits `[batch, 1]` (see `assemble_discriminator`).
     """
     make = layer_factory(spectral_norm, weight_clip)
+    if weight_norm:
+        if spectral_norm or weight_clip is not None:
+            raise ValueError("weight_norm: not with spectral_norm or weight_clip (each reparameterizes the weights)")
+
+        def make(layer_class, *args, **kwargs):
+            return WeightNormDense(*args, **kwargs)
+
+    def noise(stddev):
+        return [keras.layers.GaussianNoise(float(stddev))] if stddev else []
 
     def feature_layers(shape):
-        layers = [keras.layers.Flatten()]
-        layers += [make(keras.layers.Dense, units, activation=activation) for units in hidden_units]
+        layers = [keras.layers.Flatten(), *noise(input_noise)]
+        for units in hidden_units:
+            layers += [make(keras.layers.Dense, units, activation=activation), *noise(hidden_noise)]
         return layers + ([MinibatchStdDev()] if minibatch_std else [])
 
     return assemble_discriminator(feature_layers, input_shape, make, num_classes, conditioning, label_encoding,
