@@ -14,12 +14,10 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tfgan_impl import config as config_module  # noqa: E402
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfgan_impl import builder, data, images, optimizers, training  # noqa: E402
-from tfgan_impl.families import _noise, sgan as sgan_family  # noqa: E402
-from tfgan_impl.semi_supervised import make_semi_supervised_dataset  # noqa: E402
+from tfgan_impl import data, images, training  # noqa: E402
+from tfgan_impl.families import sgan as sgan_family  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 
@@ -28,8 +26,8 @@ def supervised_baseline(config, verbose=0):
     """Trains the semi-supervised GAN's classifier network alone on its labelled examples: the baseline the
     method must beat (Salimans et al. 2016, table 1, compare against the same network without the GAN).
 
-    Same network (a fresh copy of the config's discriminator), labelled subset, optimizer, batch size and number
-    of updates as the GAN run; the accuracy on the `test` split is measured after every epoch.
+    `families.sgan.labels_only_classifier`, fitted for as many updates as the GAN run makes; the accuracy on the
+    `test` split is measured after every epoch.
 
     Args:
         config: a validated `Config` of `model.type: sgan`.
@@ -38,22 +36,11 @@ def supervised_baseline(config, verbose=0):
     Returns:
         A list of test accuracies, one per epoch.
     """
-    training.seed_everything(config)
-    source = data.load_source(config.data.source, config.data.split, config.data.data_dir, config.data.image_size)
-    _, chosen = make_semi_supervised_dataset(source, config.data.batch_size, config.options.labels_per_class,
-                                             output_range=config.model.output_range, seed=config.seed)
-    labelled = data.Source("labelled", len(chosen), images=source.images[chosen], labels=source.labels[chosen],
-                           has_labels=True, num_classes=source.num_classes)
-    dataset = data.make_dataset(labelled, min(config.data.batch_size, len(chosen)),
-                                output_range=config.model.output_range, with_labels=True, shuffle_buffer=len(chosen),
-                                seed=config.seed).repeat()
-    sample_shape = dataset.element_spec[0].shape[1:].as_list()
-    classifier = builder.build_model(config, {"sample_shape": sample_shape, "num_classes": source.num_classes},
-                                     _noise.extras(config, source)).discriminator  # weight norm initialized alike
-    classifier.compile(optimizer=optimizers.make_optimizer(config.train.d_optimizer, "train.d_optimizer"),
-                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    classifier, dataset = sgan_family.labels_only_classifier(config)
     accuracy = sgan_family.held_out_accuracy(config)
-    steps = config.train.steps_per_epoch or source.num_examples // config.data.batch_size
+    steps = config.train.steps_per_epoch or (data.load_source(config.data.source, config.data.split,
+                                                               config.data.data_dir).num_examples
+                                             // config.data.batch_size)
     history = []
     for epoch in range(config.train.epochs):
         classifier.fit(dataset, epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps * config.train.d_steps,

@@ -125,23 +125,11 @@ def test_config_key_reports_the_rule(tmp_path):
 
 
 def labels_only_accuracy(config, steps, test_images, test_labels):
-    """The baseline of Salimans et al.'s table 1: the config's discriminator network, trained alone on the same
-    labelled examples with the same optimizer and as many updates, scored on the test images."""
-    from tfgan_impl import builder, optimizers, training
-    from tfgan_impl.families import _noise
-    from tfgan_impl.semi_supervised import labelled_subset
+    """The baseline of Salimans et al.'s table 1 (`families.sgan.labels_only_classifier`) after `steps` updates,
+    scored on the test images."""
+    from tfgan_impl.families import sgan
 
-    training.seed_everything(config)
-    source = data.load_source(config.data.source, config.data.split)
-    chosen = labelled_subset(source.labels, config.options.labels_per_class, config.seed)
-    classifier = builder.build_model(config, {"sample_shape": [28, 28, 1], "num_classes": 10},
-                                     _noise.extras(config, source)).discriminator  # weight norm initialized alike
-    classifier.compile(optimizer=optimizers.make_optimizer(config.train.d_optimizer, "train.d_optimizer"),
-                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    labelled = data.Source("labelled", len(chosen), images=source.images[chosen], labels=source.labels[chosen],
-                           has_labels=True, num_classes=10)
-    batches = data.make_dataset(labelled, len(chosen), output_range=config.model.output_range, with_labels=True,
-                                shuffle_buffer=len(chosen), seed=config.seed).repeat()
+    classifier, batches = sgan.labels_only_classifier(config)
     classifier.fit(batches, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)  # shuffled by make_dataset
     return float(np.mean(np.argmax(classifier.predict(test_images, verbose=0), -1) == test_labels))
 

@@ -2,12 +2,14 @@
 a K-class classifier trained on all images and a few labels."""
 import dataclasses
 
+import keras
+
 from tfgan_impl import callbacks, data, families, ranges
 from tfgan_impl.adversarial import check_non_negative
 from tfgan_impl.errors import ConfigError, UserError
 from tfgan_impl.families import Family, TrainingData, _noise, option
 from tfgan_impl.samplers import NoiseSampler
-from tfgan_impl.semi_supervised import IMAGES, SemiSupervisedGAN, make_semi_supervised_dataset
+from tfgan_impl.semi_supervised import IMAGES, SemiSupervisedGAN, labelled_subset, make_semi_supervised_dataset
 
 
 @dataclasses.dataclass
@@ -48,6 +50,37 @@ def held_out_accuracy(config):
                         "its classifier's accuracy")
     images = ranges.from_unit_interval(data.to_unit_interval(test.images), config.model.output_range)
     return callbacks.ClassifierAccuracy(images, test.labels, report=f"{config.options.labels_per_class} labels per class")
+
+
+def labels_only_classifier(config):
+    """The baseline the semi-supervised GAN must beat (Salimans et al. 2016, table 1): the config's discriminator
+    network alone, to be trained on the run's labelled examples only.
+
+    Same network (a fresh copy, weight norm initialized from the same images), labelled subset, optimizer and
+    labelled batch as the GAN run; the caller fits it for as many updates as the run made.
+
+    Args:
+        config: a validated `Config` of `model.type: sgan`.
+
+    Returns:
+        `(classifier, batches)`: the compiled classifier (logits, sparse cross-entropy) and an endless, shuffled
+        dataset of `(images, labels)` batches of the labelled examples in the model's range.
+    """
+    from tfgan_impl import builder, optimizers, training  # the builder imports the families
+
+    training.seed_everything(config)
+    source = data.load_source(config.data.source, config.data.split, config.data.data_dir, config.data.image_size)
+    chosen = labelled_subset(source.labels, config.options.labels_per_class, config.seed)
+    labelled = data.Source("labelled", len(chosen), images=source.images[chosen], labels=source.labels[chosen],
+                           has_labels=True, num_classes=source.num_classes)
+    batches = data.make_dataset(labelled, min(config.data.batch_size, len(chosen)),
+                                output_range=config.model.output_range, with_labels=True, shuffle_buffer=len(chosen),
+                                seed=config.seed).repeat()
+    info = {"sample_shape": batches.element_spec[0].shape[1:].as_list(), "num_classes": source.num_classes}
+    classifier = builder.build_model(config, info, _noise.extras(config, source)).discriminator
+    classifier.compile(optimizer=optimizers.make_optimizer(config.train.d_optimizer, "train.d_optimizer"),
+                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return classifier, batches
 
 
 FAMILY = Family("sgan", SGANOptions, training_data=training_data, build=build, sampler=NoiseSampler,
