@@ -158,3 +158,22 @@ def test_weight_normalized_mlp_initializes_every_layer_from_the_batch_it_sees():
     np.testing.assert_allclose(pre_activations.std(axis=0), 1.0, rtol=1e-3)
     with pytest.raises(ValueError, match="weight_norm: not with spectral_norm"):
         networks.mlp_discriminator([4, 4, 1], weight_norm=True, spectral_norm=True)
+
+
+def test_weight_norm_on_a_discriminator_with_heads_or_labels_is_a_clear_error(tmp_path):
+    from tfgan_impl import training
+    from tfgan_impl import config as config_module
+    from tfgan_impl.errors import UserError
+
+    images = np.random.default_rng(0).integers(0, 255, size=(64, 8, 8, 1)).astype("uint8")
+    np.savez(tmp_path / "d.npz", images=images, labels=np.arange(64) % 4)
+    for model_type in ("acgan", "cgan"):
+        config = config_module.from_dict({
+            "model": {"type": model_type, "latent_dim": 4,
+                      "generator": {"name": "mlp", "hidden_units": [8]},
+                      "discriminator": {"name": "mlp", "hidden_units": [8], "weight_norm": True}},
+            "data": {"source": f"npz:{tmp_path / 'd.npz'}", "batch_size": 8},
+            "train": {"epochs": 1, "steps_per_epoch": 1}})
+        with pytest.raises(UserError, match="model.discriminator.weight_norm: the initialization from data takes a "
+                                            "discriminator of images alone.*needs a keras.Sequential network"):
+            training.train(config, str(tmp_path / model_type), verbose=0)

@@ -114,10 +114,15 @@ def build_networks(config, info, extras, packing=1, conditioning=None, condition
             raise UserError(f"model.{kind}: network {spec['name']!r} cannot be conditioned on labels")
         built.append(networks.build(kind, spec, derived[kind]))
     if extras.get("init_images") is not None:  # a new run's weight-normalized discriminator (a resumed run's loads)
-        if packing != 1 or conditioning == "input":
-            raise UserError(f"model.discriminator.weight_norm: its initialization from data needs a discriminator of "
-                            f"images alone; model.type {config.model.type!r} with packing {packing} gives it more")
-        networks.initialize_from_data(built[1], extras["init_images"])
+        problem = "model.packing > 1 gives it packed images" if packing != 1 else None
+        if problem is None:
+            try:
+                networks.initialize_from_data(built[1], extras["init_images"])
+            except ValueError as error:
+                problem = str(error)
+        if problem:
+            raise UserError(f"model.discriminator.weight_norm: the initialization from data takes a discriminator "
+                            f"of images alone, as the mlp of model.type gan or sgan; {problem}")
     return built
 
 

@@ -55,6 +55,9 @@ def initialize_from_data(network, inputs):
     """Runs `inputs` through a Sequential `network` layer by layer (in training mode, noise layers on, as the
     authors' init pass), initializing every `WeightNormDense` from the batch it receives (Salimans & Kingma 2016,
     sec. 3). Returns how many layers were initialized."""
+    if not isinstance(network, keras.Sequential):
+        raise ValueError(f"initialize_from_data needs a keras.Sequential network, got {type(network).__name__} "
+                         f"{network.name!r}")
     count = 0
     outputs = tf.convert_to_tensor(inputs, tf.float32)
     for layer in network.layers:
