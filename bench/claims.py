@@ -89,8 +89,10 @@ def dcgan_features(args):
     train_labels, test_labels = train.labels[chosen], test.labels
 
     def probe(features_of):
-        return probes.linear_probe(features_of(train_images), train_labels, features_of(test_images), test_labels,
-                                   epochs=args.probe_epochs)
+        train_features = features_of(train_images)
+        return {"dimensions": int(train_features.shape[1]),
+                **probes.linear_probe(train_features, train_labels, features_of(test_images), test_labels,
+                                      steps=args.probe_steps)}
 
     rows = [{"features": "raw pixels", **probe(lambda images: images.reshape(len(images), -1))}]
     for seed in [int(seed) for seed in args.seeds.split(",")]:
@@ -108,12 +110,12 @@ def dcgan_features(args):
         rows.append({"features": f"trained discriminator ({args.epochs} epochs), seed {seed}",
                      "train_seconds": time.time() - started,
                      **probe(lambda images: probes.discriminator_features(trained, images))})
-    print(f"Fashion-MNIST: a linear probe (softmax, L2 1e-3, {args.probe_epochs} epochs of Adam) fit on "
+    print(f"Fashion-MNIST: a linear probe (softmax, L2 1e-3, {args.probe_steps} Adam steps of 256) fit on "
           f"{args.train_images} training images, scored on the 10,000 test images; discriminator features: every "
           f"block's activations max-pooled to 4x4 (dcgan_fashion_mnist.yaml); {machine()}")
     print("features | dimensions | train accuracy | test accuracy")
     for row in rows:
-        print(f"{row['features']} | | {row['train_accuracy']:.4f} | {row['test_accuracy']:.4f}")
+        print(f"{row['features']} | {row['dimensions']} | {row['train_accuracy']:.4f} | {row['test_accuracy']:.4f}")
     os.makedirs(os.path.join(OUT, "dcgan_features"), exist_ok=True)
     with open(os.path.join(OUT, "dcgan_features", "results.json"), "w") as stream:
         json.dump(rows, stream, indent=1)
@@ -140,7 +142,7 @@ def main():
     command.add_argument("--seeds", default="0")
     command.add_argument("--epochs", type=int, default=5)
     command.add_argument("--train-images", type=int, default=10_000)
-    command.add_argument("--probe-epochs", type=int, default=30)
+    command.add_argument("--probe-steps", type=int, default=2000)
     command.set_defaults(run=dcgan_features)
     args = parser.parse_args()
     args.run(args)
