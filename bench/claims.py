@@ -74,7 +74,7 @@ def sgan(args):
 def dcgan_features(args):
     import numpy as np
 
-    from tfgan_impl import builder, config as config_module, data, probes, rundir
+    from tfgan_impl import builder, config as config_module, data, probes, rundir, training
 
     config_path = os.path.join(ROOT, "configs", "dcgan_fashion_mnist.yaml")
     train = data.load_source("fashion_mnist", "train")
@@ -98,6 +98,7 @@ def dcgan_features(args):
     for seed in [int(seed) for seed in args.seeds.split(",")]:
         out = os.path.join(OUT, "dcgan_features", f"seed{seed}")
         config = config_module.load(config_path, [f"seed={seed}", f"train.epochs={args.epochs}"])
+        training.seed_everything(config)  # the run's own initialization (the probe reseeds the global RNG)
         untrained = builder.build_model(config, {"sample_shape": [28, 28, 1]}).discriminator
         rows.append({"features": f"untrained discriminator, seed {seed}",
                      **probe(lambda images: probes.discriminator_features(untrained, images))})
