@@ -18,6 +18,18 @@ def test_dcgan_shapes(image_shape):
     assert discriminator(images).shape == (2, 1)
 
 
+def test_dcgan_generator_without_batch_norm_has_biases_and_no_normalization():
+    plain = networks.dcgan_generator(16, [28, 28, 1], base_filters=8, batch_norm=False)
+    normalized = networks.dcgan_generator(16, [28, 28, 1], base_filters=8)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.layers)
+    assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in normalized.layers) == 2
+    assert all(layer.use_bias for layer in plain.layers if hasattr(layer, "use_bias"))
+    z = np.random.default_rng(0).normal(size=(4, 16)).astype("float32")
+    # Without batch statistics a sample does not depend on the rest of its batch.
+    np.testing.assert_allclose(plain(z, training=True)[:1], plain(z[:1], training=True), atol=1e-6)
+    assert plain.output_shape == normalized.output_shape == (None, 28, 28, 1)
+
+
 def test_dcgan_rejects_odd_shapes():
     with pytest.raises(ValueError, match="square image shape"):
         networks.dcgan_generator(8, [28, 32, 1])

@@ -24,7 +24,7 @@ def _check_image_shape(image_shape):
 
 
 def dcgan_generator(latent_dim, image_shape=(28, 28, 1), base_filters=64, output_activation="tanh", num_classes=None,
-                    label_encoding="embedding", embedding_dim=16):
+                    label_encoding="embedding", embedding_dim=16, batch_norm=True):
     """DCGAN generator: project z, then stride-2 transposed convolutions with batch norm and ReLU, tanh output.
 
     Sizes that are not powers of two start from the odd size they halve to (28x28 starts at 7x7).
@@ -36,6 +36,9 @@ def dcgan_generator(latent_dim, image_shape=(28, 28, 1), base_filters=64, output
         output_activation: `"tanh"` for data in [-1, 1] (the paper), `"sigmoid"` for [0, 1].
         num_classes: if set, a conditional generator of `[z, labels]` (Mirza & Osindero 2014).
         label_encoding, embedding_dim: how labels are encoded (`"embedding"` or `"one_hot"`).
+        batch_norm: `False` drops the batch normalizations (layers get biases instead): the harder set-up of
+            the LSGAN paper's stability experiment (Mao et al. 2017, sec. 4.2) and of WGAN's (Arjovsky et al.
+            2017, fig. 5).
 
     Returns:
         A Keras model mapping `[batch, latent_dim]` (and labels) to `[batch, H, W, C]`.
@@ -44,20 +47,23 @@ def dcgan_generator(latent_dim, image_shape=(28, 28, 1), base_filters=64, output
     upsamplings = _num_upsamplings(height)
     start = height // 2**upsamplings
 
+    def normalization():
+        return [keras.layers.BatchNormalization()] if batch_norm else []
+
     def build(input_width):
         filters = base_filters * 2 ** (upsamplings - 1)
         layers = [
             keras.Input((input_width,)),
-            keras.layers.Dense(start * start * filters, use_bias=False),
-            keras.layers.BatchNormalization(),
+            keras.layers.Dense(start * start * filters, use_bias=not batch_norm),
+            *normalization(),
             keras.layers.ReLU(),
             keras.layers.Reshape((start, start, filters)),
         ]
         for _ in range(upsamplings - 1):
             filters //= 2
             layers += [
-                keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False),
-                keras.layers.BatchNormalization(),
+                keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=not batch_norm),
+                *normalization(),
                 keras.layers.ReLU(),
             ]
         layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
