@@ -181,13 +181,14 @@ def print_runs(title, grouped, extra=()):
             print(f"{variant} | {result['seed']} | {'yes' if healthy_throughout(result) else 'no'} / "
                   f"{'yes' if healthy_at_end(result) else 'no'} | {last.get('d_fake', float('nan')):.3f} | "
                   f"{last.get('sample_diversity', float('nan')):.3f} | {result['fcd']:.2f} | "
-                  + "".join(f"{result[key]:.3f} | " for key in extra) + f"{result['train_seconds'] / 60:.1f}")
+                  + "".join(f"{result[key]:.3f} | " if key in result else "- | " for key in extra)
+                  + f"{result['train_seconds'] / 60:.1f}")
     print("variant | seeds | healthy every epoch | healthy at the end | FCD mean +- sd (min-max) | "
           + " | ".join(extra))
     for variant, results in grouped.items():
         print(f"{variant} | {len(results)} | {sum(map(healthy_throughout, results))}/{len(results)} | "
               f"{sum(map(healthy_at_end, results))}/{len(results)} | {spread([r['fcd'] for r in results])} | "
-              + " | ".join(spread([r[key] for r in results]) for key in extra))
+              + " | ".join(spread([r[key] for r in results]) if key in results[0] else "-" for key in extra))
 
 
 def write_results(name, grouped):
@@ -214,8 +215,6 @@ def lsgan(args):
 
 def acgan(args):
     grouped = variant_runs(args, ["acgan", "cgan", "dcgan"])
-    for result in grouped["dcgan"]:
-        result.update(class_accuracy=float("nan"), intra_fcd=float("nan"))
     print_runs(f"Fashion-MNIST, DCGAN networks, {args.epochs} epochs each; FCD of 10,000 samples, class accuracy "
                f"and intra-class FCD of 1,000 samples a class; {machine()}", grouped,
                extra=("class_accuracy", "intra_fcd"))
