@@ -15,6 +15,9 @@ the TensorFlow workers. `--pipeline library` (the default) feeds both TensorFlow
 the library's pipelines (tf.data autotuning off); `--pipeline tf_default` under TensorFlow's defaults, as a
 keras.io script would (autotuning on: the cause of the slow regime, docs/benchmarks.md).
 
+Kinds: `plain`, `fit`, `fit_xla` (XLA), `fit_keras_bn` (`GAN.fit` with Keras's unfused batch normalization in
+place of the library's fused one), `torch`.
+
     python bench/cpu_regimes.py [--processes 10] [--steps 60] [--kinds plain,fit,torch] [--pipeline library]
                                 [--env NAME=VALUE ...]
     python bench/cpu_regimes.py --worker KIND [--pipeline P]   (one process; prints one JSON line)
@@ -50,7 +53,8 @@ def cpu_times():
 
 
 def keras_step(kind, pipeline):
-    """A function running `n` steps of the Keras plain step or of `GAN.fit` (`fit_xla`: with XLA)."""
+    """A function running `n` steps of the Keras plain step or of `GAN.fit` (`fit_xla`: with XLA; `fit_keras_bn`:
+    with Keras's batch normalization instead of the library's fused one)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.path.insert(0, os.path.dirname(__file__))
     import keras
@@ -58,6 +62,10 @@ def keras_step(kind, pipeline):
     from train_step import PlainGAN, networks_pair
 
     dataset = random_image_batches(BATCH, library_options=pipeline == "library").prefetch(2)
+    if kind == "fit_keras_bn":  # the library's networks with Keras's own (unfused) batch normalization
+        from tfgan_impl.networks import BatchNormalization
+
+        BatchNormalization.call = keras.layers.BatchNormalization.call
     if kind == "plain":
         model = PlainGAN(*networks_pair(LATENT, FILTERS), LATENT)
         model.compile(keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5))
@@ -122,7 +130,7 @@ def worker(kind, steps, pipeline):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", choices=["plain", "fit", "fit_xla", "torch"])
+    parser.add_argument("--worker", choices=["plain", "fit", "fit_xla", "fit_keras_bn", "torch"])
     parser.add_argument("--processes", type=int, default=10)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--kinds", default="plain,fit,torch")

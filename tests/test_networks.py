@@ -3,6 +3,7 @@ import os
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfgan_impl import networks
 
@@ -172,6 +173,22 @@ def test_weight_normalized_mlp_initializes_every_layer_from_the_batch_it_sees():
         networks.mlp_discriminator([4, 4, 1], weight_norm=True, spectral_norm=True)
 
 
+def test_weight_normalized_mlp_can_keep_hidden_scales_fixed_as_the_authors_mnist_code():
+    """Salimans et al. 2016's MNIST discriminator: hidden g set by the initialization and not trained, the class
+    head's g trained, directions v drawn with standard deviation 0.1."""
+    keras.utils.set_random_seed(0)
+    discriminator = networks.mlp_discriminator([4, 4, 1], hidden_units=(64, 8), activation="relu", weight_norm=True,
+                                               num_classes=3, conditioning="classes", train_hidden_scales=False,
+                                               weight_norm_stddev=0.1)
+    layers = [layer for layer in discriminator.layers if isinstance(layer, networks.WeightNormDense)]
+    assert [layer.g.trainable for layer in layers] == [False, False, True]
+    assert not any(weight is layer.g for layer in layers[:2] for weight in discriminator.trainable_weights)
+    np.testing.assert_allclose(np.std(layers[0].v.numpy()), 0.1, rtol=0.05)
+    networks.initialize_from_data(discriminator, np.random.default_rng(1).uniform(size=(300, 4, 4, 1)))
+    assert not np.allclose(layers[0].g.numpy(), 1.0)  # the initialization still sets the fixed scales
+    assert networks.WeightNormDense.from_config(layers[0].get_config()).train_scale is False
+
+
 def test_weight_norm_on_a_discriminator_with_heads_or_labels_is_a_clear_error(tmp_path):
     from tfgan_impl import training
     from tfgan_impl import config as config_module
@@ -189,3 +206,60 @@ def test_weight_norm_on_a_discriminator_with_heads_or_labels_is_a_clear_error(tm
         with pytest.raises(UserError, match="model.discriminator.weight_norm: the initialization from data takes a "
                                             "discriminator of images alone.*needs a keras.Sequential network"):
             training.train(config, str(tmp_path / model_type), verbose=0)
+
+
+def _fused_ops(layer, x):
+    """The op types of `layer`'s training pass, traced."""
+    graph = tf.function(lambda v: layer(v, training=True)).get_concrete_function(
+        tf.TensorSpec(x.shape, tf.float32)).graph
+    return {op.type for op in graph.get_operations()}
+
+
+@pytest.mark.parametrize("shape", [(64, 6, 5, 8), (64, 7, 8), (64, 12)])
+@pytest.mark.parametrize("center_scale", [True, False])
+def test_batch_normalization_is_fused_and_matches_keras_in_training(shape, center_scale):
+    x = tf.constant(np.random.default_rng(0).normal(3.0, 2.0, shape).astype("float32"))
+    ours = networks.BatchNormalization(center=center_scale, scale=center_scale, momentum=0.9)
+    theirs = keras.layers.BatchNormalization(center=center_scale, scale=center_scale, momentum=0.9)
+    ours.build(shape), theirs.build(shape)
+    if center_scale:  # non-trivial gamma and beta, the same in both
+        theirs.set_weights([np.linspace(0.5, 1.5, shape[-1]), np.linspace(-1, 1, shape[-1])] + theirs.get_weights()[2:])
+    ours.set_weights(theirs.get_weights())
+    assert "FusedBatchNormV3" in _fused_ops(ours, x) and "FusedBatchNormV3" not in _fused_ops(theirs, x)
+    results = []
+    for layer in (ours, theirs):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(tf.sin(y) * tf.range(y.shape[-1], dtype=tf.float32))  # a non-trivial upstream gradient
+        results.append([y, *tape.gradient(loss, [x, *layer.trainable_weights]),
+                        layer.moving_mean, layer.moving_variance])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(b).max())))
+    # The moving variance averages the biased batch variance, as Keras's does: for 12 rows the unbiased one is 9% off.
+    variance = np.var(x.numpy().reshape(-1, shape[-1]), axis=0)
+    np.testing.assert_allclose(ours.moving_variance, 0.9 + 0.1 * variance, rtol=1e-5)
+
+
+def test_batch_normalization_keeps_keras_inference_names_and_weights():
+    shape = (16, 4, 4, 3)
+    x = np.random.default_rng(1).normal(size=shape).astype("float32")
+    ours = networks.BatchNormalization()
+    assert ours.name.startswith("batch_normalization")
+    theirs = keras.layers.BatchNormalization()
+    theirs.build(shape)
+    theirs.set_weights([np.full(3, 2.0), np.full(3, 0.5), np.full(3, 0.1), np.full(3, 4.0)])
+    ours.build(shape)
+    ours.set_weights(theirs.get_weights())
+    assert "FusedBatchNormV3" not in {op.type for op in tf.function(lambda v: ours(v, training=False))
+                                      .get_concrete_function(tf.TensorSpec(shape, tf.float32)).graph.get_operations()}
+    np.testing.assert_allclose(ours(x, training=False), theirs(x, training=False), atol=1e-6)
+    restored = keras.layers.deserialize(keras.layers.serialize(ours))
+    assert type(restored) is networks.BatchNormalization and restored.get_config() == ours.get_config()
+
+
+def test_synchronized_batch_normalization_falls_back_to_keras_global_moments():
+    layer = networks.BatchNormalization()
+    layer.build((8, 3))
+    layer.synchronized = True
+    assert "FusedBatchNormV3" not in _fused_ops(layer, tf.zeros((8, 3)))

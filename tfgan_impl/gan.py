@@ -101,8 +101,12 @@ class GAN(AdversarialModel, NoiseSampler):
                              f"got d_steps {d_steps}")
 
     def _clone_generator(self):
-        clone = keras.models.clone_model(self.generator)
-        clone.set_weights(self.generator.get_weights())
+        return self._frozen_copy(self.generator)
+
+    @staticmethod
+    def _frozen_copy(network):
+        clone = keras.models.clone_model(network)
+        clone.set_weights(network.get_weights())
         clone.trainable = False
         return clone
 
@@ -332,17 +336,21 @@ class GAN(AdversarialModel, NoiseSampler):
                          {**metrics, "g_loss": tf.reduce_mean(g_loss)})
 
     def _update_ema(self):
-        decay = self.ema_decay
+        self._average_weights(self.ema_generator, self.generator, self.ema_decay)
+
+    def _average_weights(self, average, network, decay):
+        """average <- decay * average + (1 - decay) * network for trainable weights; the other weights (batch-norm
+        statistics, fixed scales) are copied, as in StyleGAN's training loop. `decay` may be a scalar tensor."""
 
         def update(strategy, pairs):
-            for average, weight, trainable in pairs:
+            for average_weight, weight, trainable in pairs:
                 strategy.extended.update(
-                    average.value, lambda a, w, t=trainable: a.assign(decay * a + (1.0 - decay) * w if t else w),
+                    average_weight.value,
+                    lambda a, w, t=trainable: a.assign(decay * a + (1.0 - decay) * w if t else w),
                     args=(weight.value,), group=False)
 
-        # Buffers (batch-norm statistics) are copied, weights averaged, as in StyleGAN's training loop.
-        trainable = {id(w) for w in self.generator.trainable_weights}
-        pairs = [(a, w, id(w) in trainable) for a, w in zip(self.ema_generator.weights, self.generator.weights)]
+        trainable = {id(w) for w in network.trainable_weights}
+        pairs = [(a, w, id(w) in trainable) for a, w in zip(average.weights, network.weights)]
         tf.__internal__.distribute.interim.maybe_merge_call(update, self.distribute_strategy, pairs)
 
     def _real_batches(self, data):

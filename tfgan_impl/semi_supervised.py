@@ -88,16 +88,45 @@ class SemiSupervisedGAN(GAN):
         discriminator: a Keras model mapping samples to K class logits (`conditioning="classes"`).
         latent_dim: size of z.
         num_classes: K.
+        classifier_average: if set, a decay d in (0, 1): `classify` uses the average of the discriminator's
+            weights over the run, each step's weights weighted by d^(steps since), the evaluation of Salimans et
+            al. 2016's code (their rate 1e-4: d = 0.9999). The average is normalized (Adam's bias correction): it
+            is a proper weighted mean from the first step on, where theirs starts at zero.
         **kwargs: `seed`, `output_range`, `ema_decay` and Keras options, as for `GAN`.
     """
 
-    def __init__(self, generator, discriminator, latent_dim, num_classes, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim, num_classes, classifier_average=None, **kwargs):
         if int(kwargs.get("packing", 1)) != 1:
             raise ValueError("packing (PacGAN) is not available for the semi-supervised GAN")
+        self.check_classifier_average(classifier_average)
         self.classifier_classes = int(num_classes)
+        self.classifier_average = None if classifier_average is None else float(classifier_average)
         self.supervised_weight = 1.0
         self.generator_objective = "adversarial"
+        self.average_discriminator = None
         super().__init__(generator, discriminator, latent_dim, **kwargs)
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        if self.classifier_average is not None and self.average_discriminator is None:
+            self.average_discriminator = self._frozen_copy(self.discriminator)  # state is created in build
+
+    @staticmethod
+    def check_classifier_average(classifier_average):
+        """The value rule of the constructor's `classifier_average`; raises `ValueError("classifier_average: ...")`."""
+        if classifier_average is not None and not 0.0 < float(classifier_average) < 1.0:
+            raise ValueError("classifier_average: expected a decay strictly between 0 and 1 (e.g. 0.9999), or null, "
+                             f"got {classifier_average!r}")
+
+    def end_step(self, carried):
+        super().end_step(carried)
+        if self.average_discriminator is not None:
+            # Averaging from zero and dividing by 1 - d^n (n updates so far) is the running mean with rate
+            # (1 - d) / (1 - d^n): the first update copies the weights, later ones weigh in as d^(n - k).
+            decay = tf.constant(self.classifier_average, tf.float32)
+            updates = tf.cast(self.d_optimizer.iterations // self.d_steps, tf.float32)
+            self._average_weights(self.average_discriminator, self.discriminator,
+                                  1.0 - (1.0 - decay) / (1.0 - tf.pow(decay, tf.maximum(updates, 1.0))))
 
     METRICS = GAN.METRICS + ("d_supervised_loss", "d_supervised_accuracy")
     GENERATOR_OBJECTIVES = ("adversarial", "feature_matching")
@@ -182,9 +211,12 @@ class SemiSupervisedGAN(GAN):
                                                          "d_supervised_accuracy": accuracy}
 
     def classify(self, images, batch_size=256):
-        """Class predictions of the discriminator for images in the generator's output range, `[n]` int."""
-        logits = self.discriminator.predict(pipelines.prediction_batches(images, batch_size), verbose=0)
+        """Class predictions of the discriminator (its weights' average with `classifier_average`) for images in
+        the generator's output range, `[n]` int."""
+        network = self.average_discriminator if self.average_discriminator is not None else self.discriminator
+        logits = network.predict(pipelines.prediction_batches(images, batch_size), verbose=0)
         return np.argmax(logits, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.classifier_classes}
+        return {**super().get_config(), "num_classes": self.classifier_classes,
+                **({"classifier_average": self.classifier_average} if self.classifier_average is not None else {})}

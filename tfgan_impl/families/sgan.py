@@ -1,6 +1,7 @@
 """The family `sgan`: the semi-supervised GAN (Odena 2016; Salimans et al. 2016, sec. 5), whose discriminator is
 a K-class classifier trained on all images and a few labels."""
 import dataclasses
+import typing
 
 import keras
 
@@ -17,6 +18,7 @@ class SGANOptions(_noise.NoiseOptions):
     labels_per_class: int = option(100, section="data")  # the labelled examples kept per class
     supervised_weight: float = option(1.0, section="train")  # the weight of the labelled cross-entropy
     generator_objective: str = option("adversarial", section="train")  # or feature_matching (Salimans et al.)
+    classifier_average: typing.Optional[float] = option(None)  # decay of the weight average `classify` uses
 
 
 def validate(config):
@@ -24,6 +26,8 @@ def validate(config):
     if config.options.labels_per_class <= 0:
         raise ConfigError(f"data.labels_per_class: expected a positive integer, got {config.options.labels_per_class}")
     families.check("train", check_non_negative, supervised_weight=config.options.supervised_weight)
+    families.check("model", SemiSupervisedGAN.check_classifier_average,
+                   classifier_average=config.options.classifier_average)
     families.check("train", SemiSupervisedGAN.check_generator_objective,
                    objective=config.options.generator_objective, update=config.options.update)
 
@@ -39,7 +43,8 @@ def training_data(config):
 
 def build(config, info, extras):
     generator, discriminator = _noise.build_networks(config, info, extras, conditioning="classes")
-    return SemiSupervisedGAN(generator, discriminator, num_classes=info["num_classes"], **_noise.model_options(config))
+    return SemiSupervisedGAN(generator, discriminator, num_classes=info["num_classes"],
+                             classifier_average=config.options.classifier_average, **_noise.model_options(config))
 
 
 def held_out_accuracy(config):

@@ -9,7 +9,7 @@ from tfgan_impl.errors import UserError
 from tfgan_impl.networks.biggan import biggan_discriminator, biggan_generator
 from tfgan_impl.networks.dcgan import dcgan_discriminator, dcgan_generator
 from tfgan_impl.networks.inpainting import GatedConv2D, HoleCrop, global_local_discriminator, inpainting_generator
-from tfgan_impl.networks.layers import Maxout, MinibatchStdDev, WeightClip
+from tfgan_impl.networks.layers import BatchNormalization, Maxout, MinibatchStdDev, WeightClip
 from tfgan_impl.networks.mlp import maxout_discriminator, mlp_discriminator, mlp_generator
 from tfgan_impl.networks.progan import progan_discriminator, progan_generator
 from tfgan_impl.networks.pix2pix import patch_discriminator, resnet_translator, unet_generator

@@ -11,7 +11,7 @@ import math
 import keras
 from keras import ops
 
-from tfgan_impl.networks.layers import NearestUpSampling2D
+from tfgan_impl.networks.layers import BatchNormalization, NearestUpSampling2D
 
 # Channel multipliers of the authors' architectures, by resolution: the generator's block i maps
 # generator[i] * channels to generator[i + 1] * channels; the discriminator's block i outputs
@@ -74,7 +74,7 @@ class ConditionalBatchNormalization(keras.layers.Layer):
         self.epsilon = float(epsilon)
         self.standing_count = 0
         # Keras's layer: `networks.synchronize_batch_norm` finds it and makes its statistics global.
-        self.normalization = keras.layers.BatchNormalization(
+        self.normalization = BatchNormalization(
             momentum=self.momentum, epsilon=self.epsilon, center=not self.conditional, scale=not self.conditional,
             name="normalization")
         self.gain = self.bias = None

@@ -2,7 +2,7 @@
 import keras
 
 from tfgan_impl.networks.conditioning import assemble_discriminator, conditional_generator, layer_factory
-from tfgan_impl.networks.layers import MinibatchStdDev
+from tfgan_impl.networks.layers import BatchNormalization, MinibatchStdDev
 
 
 def _num_upsamplings(size):
@@ -48,7 +48,7 @@ def dcgan_generator(latent_dim, image_shape=(28, 28, 1), base_filters=64, output
     start = height // 2**upsamplings
 
     def normalization():
-        return [keras.layers.BatchNormalization()] if batch_norm else []
+        return [BatchNormalization()] if batch_norm else []
 
     def build(input_width):
         filters = base_filters * 2 ** (upsamplings - 1)
@@ -107,7 +107,7 @@ def dcgan_discriminator(image_shape=(28, 28, 1), base_filters=64, batch_norm=Tru
             layers.append(make(keras.layers.Conv2D, filters, 4, strides=2, padding="same",
                                use_bias=index == 0 or not batch_norm))
             if index > 0 and batch_norm:
-                layers.append(keras.layers.BatchNormalization())
+                layers.append(BatchNormalization())
             layers.append(keras.layers.LeakyReLU(0.2))
             if dropout:
                 layers.append(keras.layers.Dropout(dropout))

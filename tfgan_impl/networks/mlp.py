@@ -4,7 +4,7 @@ import math
 import keras
 
 from tfgan_impl.networks.conditioning import assemble_discriminator, conditional_generator, layer_factory
-from tfgan_impl.networks.layers import Maxout, MinibatchStdDev, WeightClip
+from tfgan_impl.networks.layers import BatchNormalization, Maxout, MinibatchStdDev, WeightClip
 from tfgan_impl.networks.weightnorm import WeightNormDense
 
 
@@ -44,7 +44,7 @@ def mlp_generator(latent_dim, output_shape, hidden_units=(1200, 1200), activatio
         for units in hidden_units:
             if batch_norm:  # the normalization's offset replaces the dense bias
                 layers += [keras.layers.Dense(units, use_bias=False, kernel_initializer=_uniform(init_range)),
-                           keras.layers.BatchNormalization(), keras.layers.Activation(activation)]
+                           BatchNormalization(), keras.layers.Activation(activation)]
             else:
                 layers.append(keras.layers.Dense(units, activation=activation,
                                                  kernel_initializer=_uniform(init_range)))
@@ -98,7 +98,7 @@ def maxout_discriminator(input_shape, hidden_units=(240, 240), num_pieces=5, inp
 def mlp_discriminator(input_shape, hidden_units=(128, 128), activation="leaky_relu", spectral_norm=False,
                       weight_clip=None, minibatch_std=False, num_classes=None, conditioning=None,
                       label_encoding="embedding", embedding_dim=16, input_noise=0.0, hidden_noise=0.0,
-                      weight_norm=False):
+                      weight_norm=False, weight_norm_stddev=0.05, train_hidden_scales=True):
     """A plain MLP discriminator for low-dimensional data (e.g. the 2-D mixtures of the mode-collapse benchmark).
 
     Args:
@@ -116,6 +116,10 @@ def mlp_discriminator(input_shape, hidden_units=(128, 128), activation="leaky_re
             to each hidden layer's outputs (Salimans et al. 2016's MNIST discriminator: 0.3 and 0.5); 0 for none.
         weight_norm: weight-normalize every dense layer, head included (`WeightNormDense`, Salimans & Kingma 2016;
             initialize it from data with `networks.initialize_from_data`).
+        weight_norm_stddev: with `weight_norm`, the normal initialization's standard deviation of the directions v
+            (Salimans et al.'s MNIST code: 0.1).
+        train_hidden_scales: with `weight_norm`, whether the hidden layers' scales g train (their MNIST code keeps
+            them at their data-dependent initialization and trains only the class head's).
 
     Returns:
         A Keras model mapping samples to logits `[batch, 1]` (see `assemble_discriminator`).
@@ -126,7 +130,12 @@ def mlp_discriminator(input_shape, hidden_units=(128, 128), activation="leaky_re
             raise ValueError("weight_norm: not with spectral_norm or weight_clip (each reparameterizes the weights)")
 
         def make(layer_class, *args, **kwargs):
-            return WeightNormDense(*args, **kwargs)
+            return WeightNormDense(*args, kernel_stddev=weight_norm_stddev, **kwargs)
+
+        def make_hidden(layer_class, *args, **kwargs):
+            return WeightNormDense(*args, kernel_stddev=weight_norm_stddev, train_scale=train_hidden_scales, **kwargs)
+    else:
+        make_hidden = make
 
     def noise(stddev):
         return [keras.layers.GaussianNoise(float(stddev))] if stddev else []
@@ -134,7 +143,7 @@ def mlp_discriminator(input_shape, hidden_units=(128, 128), activation="leaky_re
     def feature_layers(shape):
         layers = [keras.layers.Flatten(), *noise(input_noise)]
         for units in hidden_units:
-            layers += [make(keras.layers.Dense, units, activation=activation), *noise(hidden_noise)]
+            layers += [make_hidden(keras.layers.Dense, units, activation=activation), *noise(hidden_noise)]
         return layers + ([MinibatchStdDev()] if minibatch_std else [])
 
     return assemble_discriminator(feature_layers, input_shape, make, num_classes, conditioning, label_encoding,

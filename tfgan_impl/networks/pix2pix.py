@@ -3,6 +3,8 @@ arXiv:1611.07004, sec. 3.2 and appendix 6.1), and CycleGAN's ResNet generator (Z
 appendix 7.2, after Johnson et al. 2016)."""
 import keras
 
+from tfgan_impl.networks.layers import BatchNormalization
+
 _INIT = keras.initializers.RandomNormal(stddev=0.02)  # appendix 6.2: weights from N(0, 0.02)
 
 
@@ -47,14 +49,14 @@ def unet_generator(image_shape=(32, 32, 1), output_channels=None, base_filters=6
         x = keras.layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=_INIT,
                                 use_bias=index == 0 or innermost)(x)
         if 0 < index < depth - 1:
-            x = keras.layers.BatchNormalization()(x)
+            x = BatchNormalization()(x)
         x = keras.layers.LeakyReLU(0.2)(x)
         skips.append(x)
     for index in reversed(range(depth - 1)):  # decoder block n - i meets encoder layer i
         filters = min(base_filters * 2**index, max_filters)
         x = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=_INIT,
                                          use_bias=False)(x)
-        x = keras.layers.BatchNormalization()(x)
+        x = BatchNormalization()(x)
         if dropout and index >= depth - 4:
             x = keras.layers.Dropout(dropout)(x)
         x = keras.layers.ReLU()(x)
@@ -66,7 +68,7 @@ def unet_generator(image_shape=(32, 32, 1), output_channels=None, base_filters=6
 
 def _normalization(kind):
     if kind == "batch":
-        return keras.layers.BatchNormalization()
+        return BatchNormalization()
     if kind == "instance":  # Ulyanov et al. 2016; CycleGAN's choice
         return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5)
     raise ValueError(f"normalization must be batch or instance, got {kind!r}")

@@ -7,14 +7,15 @@ import keras
 
 from tfgan_impl.networks.conditioning import assemble_discriminator, conditional_generator, layer_factory
 from tfgan_impl.networks.dcgan import _check_image_shape, _num_upsamplings
+from tfgan_impl.networks.layers import BatchNormalization
 
 
 def _generator_block(x, filters):
     """BN-ReLU-upsample-conv3x3-BN-ReLU-conv3x3, plus an upsampled 1x1-conv shortcut."""
     shortcut = keras.layers.Conv2D(filters, 1)(keras.layers.UpSampling2D()(x))
-    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    x = keras.layers.ReLU()(BatchNormalization()(x))
     x = keras.layers.Conv2D(filters, 3, padding="same")(keras.layers.UpSampling2D()(x))
-    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    x = keras.layers.ReLU()(BatchNormalization()(x))
     x = keras.layers.Conv2D(filters, 3, padding="same")(x)
     return keras.layers.Add()([x, shortcut])
 
@@ -43,7 +44,7 @@ def resnet_generator(latent_dim, image_shape=(32, 32, 3), filters=128, output_ac
         x = keras.layers.Reshape((start, start, filters))(keras.layers.Dense(start * start * filters)(z))
         for _ in range(blocks):
             x = _generator_block(x, filters)
-        x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+        x = keras.layers.ReLU()(BatchNormalization()(x))
         outputs = keras.layers.Conv2D(channels, 3, padding="same", activation=output_activation)(x)
         return keras.Model(z, outputs, name="generator" if num_classes is None else "trunk")
 

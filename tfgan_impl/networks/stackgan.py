@@ -3,7 +3,7 @@ Generative Adversarial Networks", arXiv:1612.03242)."""
 import keras
 import tensorflow as tf
 
-from tfgan_impl.networks.layers import NearestUpsampling
+from tfgan_impl.networks.layers import BatchNormalization, NearestUpsampling
 
 MAX_LOG_SIGMA = 5.0
 
@@ -73,13 +73,13 @@ def _upsampling_block(x, filters):
     rather than `UpSampling2D`, which TFLite's converter fails on twice in a row."""
     x = NearestUpsampling()(x)
     x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-    return keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    return keras.layers.ReLU()(BatchNormalization()(x))
 
 
 def _residual_block(x, filters):
     y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-    y = keras.layers.ReLU()(keras.layers.BatchNormalization()(y))
-    y = keras.layers.BatchNormalization()(keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(y))
+    y = keras.layers.ReLU()(BatchNormalization()(y))
+    y = BatchNormalization()(keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(y))
     return keras.layers.ReLU()(keras.layers.Add()([x, y]))
 
 
@@ -115,7 +115,7 @@ def stage1_generator(latent_dim=100, embedding_dim=128, image_shape=(64, 64, 3),
     c, mu, log_sigma = ConditioningAugmentation(condition_dim, name="conditioning_augmentation")([embedding, epsilon])
     width = int(filters) * 2 ** upsamplings
     x = keras.layers.Dense(start * start * width, use_bias=False)(keras.layers.Concatenate()([c, z]))
-    x = keras.layers.Reshape((start, start, width))(keras.layers.ReLU()(keras.layers.BatchNormalization()(x)))
+    x = keras.layers.Reshape((start, start, width))(keras.layers.ReLU()(BatchNormalization()(x)))
     for block in range(upsamplings):
         x = _upsampling_block(x, width // 2 ** (block + 1))
     images = keras.layers.Conv2D(channels, 3, padding="same", activation="tanh", dtype="float32", name="images")(x)
@@ -153,10 +153,10 @@ def stage2_generator(low_shape=(64, 64, 3), image_shape=(256, 256, 3), embedding
     for _ in range(halvings):
         width *= 2
         x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=False)(x)
-        x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+        x = keras.layers.ReLU()(BatchNormalization()(x))
     x = keras.layers.Concatenate()([x, SpatialReplicate()([c, x])])
     x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
-    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    x = keras.layers.ReLU()(BatchNormalization()(x))
     for _ in range(int(num_residual)):
         x = _residual_block(x, width)
     for _ in range(halvings + scale.bit_length() - 1):
@@ -190,13 +190,13 @@ def stackgan_discriminator(image_shape=(64, 64, 3), embedding_dim=128, filters=6
     while x.shape[1] > 4:
         x = keras.layers.Conv2D(width, 4, strides=2, padding="same", use_bias=x is not images)(x)
         if x is not images and width != int(filters):
-            x = keras.layers.BatchNormalization()(x)
+            x = BatchNormalization()(x)
         x = keras.layers.LeakyReLU(0.2)(x)
         width *= 2
     text = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(int(text_dim))(embedding))
     x = keras.layers.Concatenate()([x, SpatialReplicate()([text, x])])
     x = keras.layers.Conv2D(width // 2, 1, use_bias=False)(x)
-    x = keras.layers.LeakyReLU(0.2)(keras.layers.BatchNormalization()(x))
+    x = keras.layers.LeakyReLU(0.2)(BatchNormalization()(x))
     logits = keras.layers.Dense(1, dtype="float32")(keras.layers.Flatten()(x))
     return keras.Model([images, embedding], logits, name=name or "stackgan_discriminator")
 

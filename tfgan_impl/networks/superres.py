@@ -7,7 +7,7 @@ upscales images of any size; the discriminator judges fixed-size high-resolution
 import keras
 import tensorflow as tf
 
-from tfgan_impl.networks.layers import NearestUpsampling
+from tfgan_impl.networks.layers import BatchNormalization, NearestUpsampling
 
 
 @keras.saving.register_keras_serializable(package="tfgan_impl")
@@ -74,9 +74,9 @@ def srresnet_generator(image_shape=(None, None, 1), output_channels=None, scale=
     first = prelu()(conv(filters, 9)(inputs))
     x = first
     for _ in range(int(num_blocks)):
-        y = prelu()(keras.layers.BatchNormalization()(conv(filters, 3)(x)))
-        x = keras.layers.Add()([x, keras.layers.BatchNormalization()(conv(filters, 3)(y))])
-    x = keras.layers.Add()([first, keras.layers.BatchNormalization()(conv(filters, 3)(x))])
+        y = prelu()(BatchNormalization()(conv(filters, 3)(x)))
+        x = keras.layers.Add()([x, BatchNormalization()(conv(filters, 3)(y))])
+    x = keras.layers.Add()([first, BatchNormalization()(conv(filters, 3)(x))])
     for _ in range(scale.bit_length() - 1):
         x = prelu()(PixelShuffle(2)(conv(4 * filters, 3)(x)))
     outputs = keras.layers.Conv2D(int(output_channels or channels), 9, padding="same", activation=output_activation,
@@ -160,7 +160,7 @@ def srgan_discriminator(image_shape=(96, 96, 3), filters=64, num_blocks=4, dense
         for stride in (1, 2):
             x = keras.layers.Conv2D(filters * 2**block, 3, strides=stride, padding="same")(x)
             if block or stride == 2:
-                x = keras.layers.BatchNormalization()(x)
+                x = BatchNormalization()(x)
             x = keras.layers.LeakyReLU(0.2)(x)
     x = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(int(dense_units))(keras.layers.Flatten()(x)))
     outputs = keras.layers.Dense(1, dtype="float32", name="logits")(x)

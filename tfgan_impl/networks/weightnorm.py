@@ -15,19 +15,23 @@ class WeightNormDense(keras.layers.Layer):
     Args:
         units: output units.
         activation: applied after the bias.
-        kernel_stddev: standard deviation of v's normal initialization (the authors' 0.05).
+        kernel_stddev: standard deviation of v's normal initialization (the authors' 0.05; their MNIST code's 0.1).
+            With Adam the steps of v have a fixed size, so this sets how fast the direction v / ||v|| turns.
+        train_scale: whether g trains; if not, g keeps the value the data-dependent initialization gave it (the
+            hidden layers of Salimans et al.'s MNIST discriminator, `train_scale=False` in their `nn.DenseLayer`).
     """
 
-    def __init__(self, units, activation=None, kernel_stddev=0.05, **kwargs):
+    def __init__(self, units, activation=None, kernel_stddev=0.05, train_scale=True, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.activation = keras.activations.get(activation)
         self.kernel_stddev = float(kernel_stddev)
+        self.train_scale = bool(train_scale)
 
     def build(self, input_shape):
         self.v = self.add_weight(name="v", shape=(int(input_shape[-1]), self.units),
                                  initializer=keras.initializers.RandomNormal(stddev=self.kernel_stddev))
-        self.g = self.add_weight(name="g", shape=(self.units,), initializer="ones")
+        self.g = self.add_weight(name="g", shape=(self.units,), initializer="ones", trainable=self.train_scale)
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
 
     def _normalized(self, inputs):
@@ -48,7 +52,8 @@ class WeightNormDense(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,
-                "activation": keras.activations.serialize(self.activation), "kernel_stddev": self.kernel_stddev}
+                "activation": keras.activations.serialize(self.activation), "kernel_stddev": self.kernel_stddev,
+                "train_scale": self.train_scale}
 
 
 def initialize_from_data(network, inputs):
