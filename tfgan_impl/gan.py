@@ -9,7 +9,7 @@ if keras.backend.backend() != "tensorflow":
     raise ImportError(f"tfgan_impl needs the TensorFlow backend of Keras; KERAS_BACKEND is {keras.backend.backend()!r}")
 
 from tfgan_impl import augment as augment_module
-from tfgan_impl import distribute, noise, rejection
+from tfgan_impl import averaging, distribute, noise, rejection
 from tfgan_impl import losses as losses_module
 from tfgan_impl import penalties as penalties_module
 from tfgan_impl.adversarial import AdversarialModel, Phase, PhaseLoss
@@ -75,7 +75,7 @@ class GAN(AdversarialModel, NoiseSampler):
             self.generator.build((None, self.latent_dim))
         # Keras's optimizer EMA (`use_ema`) overwrites the trained weights at the end of `fit`, which would
         # corrupt a resumed run; this keeps the average beside them instead.
-        self.ema_generator = None if self.ema_decay is None else self._clone_generator()
+        self.ema_generator = None if self.ema_decay is None else averaging.frozen_copy(self.generator)
         self.build()
 
     @staticmethod
@@ -99,16 +99,6 @@ class GAN(AdversarialModel, NoiseSampler):
         if update == "simultaneous" and int(d_steps) != 1:
             raise ValueError(f"update: simultaneous updates take one discriminator step per step, "
                              f"got d_steps {d_steps}")
-
-    def _clone_generator(self):
-        return self._frozen_copy(self.generator)
-
-    @staticmethod
-    def _frozen_copy(network):
-        clone = keras.models.clone_model(network)
-        clone.set_weights(network.get_weights())
-        clone.trainable = False
-        return clone
 
     def build(self, input_shape=None):
         if not self.generator.built:
@@ -336,22 +326,7 @@ class GAN(AdversarialModel, NoiseSampler):
                          {**metrics, "g_loss": tf.reduce_mean(g_loss)})
 
     def _update_ema(self):
-        self._average_weights(self.ema_generator, self.generator, self.ema_decay)
-
-    def _average_weights(self, average, network, decay):
-        """average <- decay * average + (1 - decay) * network for trainable weights; the other weights (batch-norm
-        statistics, fixed scales) are copied, as in StyleGAN's training loop. `decay` may be a scalar tensor."""
-
-        def update(strategy, pairs):
-            for average_weight, weight, trainable in pairs:
-                strategy.extended.update(
-                    average_weight.value,
-                    lambda a, w, t=trainable: a.assign(decay * a + (1.0 - decay) * w if t else w),
-                    args=(weight.value,), group=False)
-
-        trainable = {id(w) for w in network.trainable_weights}
-        pairs = [(a, w, id(w) in trainable) for a, w in zip(average.weights, network.weights)]
-        tf.__internal__.distribute.interim.maybe_merge_call(update, self.distribute_strategy, pairs)
+        averaging.average_weights(self.ema_generator, self.generator, self.ema_decay, self.distribute_strategy)
 
     def _real_batches(self, data):
         if isinstance(data, dict) and REAL_BATCHES_KEY in data:

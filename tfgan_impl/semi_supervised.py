@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_impl import data as data_module
-from tfgan_impl import distribute, pipelines
+from tfgan_impl import averaging, distribute, pipelines
 from tfgan_impl.adversarial import PhaseLoss, check_non_negative
 from tfgan_impl.losses import feature_matching_loss
 from tfgan_impl.gan import GAN
@@ -109,7 +109,7 @@ class SemiSupervisedGAN(GAN):
     def build(self, input_shape=None):
         super().build(input_shape)
         if self.classifier_average is not None and self.average_discriminator is None:
-            self.average_discriminator = self._frozen_copy(self.discriminator)  # state is created in build
+            self.average_discriminator = averaging.frozen_copy(self.discriminator)  # state is created in build
 
     @staticmethod
     def check_classifier_average(classifier_average):
@@ -125,8 +125,9 @@ class SemiSupervisedGAN(GAN):
             # (1 - d) / (1 - d^n): the first update copies the weights, later ones weigh in as d^(n - k).
             decay = tf.constant(self.classifier_average, tf.float32)
             updates = tf.cast(self.d_optimizer.iterations // self.d_steps, tf.float32)
-            self._average_weights(self.average_discriminator, self.discriminator,
-                                  1.0 - (1.0 - decay) / (1.0 - tf.pow(decay, tf.maximum(updates, 1.0))))
+            averaging.average_weights(self.average_discriminator, self.discriminator,
+                                      1.0 - (1.0 - decay) / (1.0 - tf.pow(decay, tf.maximum(updates, 1.0))),
+                                      self.distribute_strategy)
 
     METRICS = GAN.METRICS + ("d_supervised_loss", "d_supervised_accuracy")
     GENERATOR_OBJECTIVES = ("adversarial", "feature_matching")
