@@ -115,11 +115,17 @@ def classifier_path(args):
     return path
 
 
-def score(run_dir, args):
-    """Samples 10,000 images from a run and scores them: Parzen (paper's protocol), FCD, NN ratio."""
+def score(run_dir, args, raw=False):
+    """Samples 10,000 images from a run and scores them: Parzen (paper's protocol), FCD, NN ratio. `raw`: from the
+    trained generator even when the run keeps a moving average (which `generate` uses); None if it keeps none."""
     from tfgan_impl import data, evaluation, metrics, rundir
 
     run = rundir.load(run_dir)
+    average = getattr(run.model, "ema_generator", None)
+    if raw and average is None:
+        return None
+    if raw:
+        run.model.ema_generator = None
     samples = run.model.generate(NUM_SAMPLES, seed=0)
     train_images = data.to_unit_interval(data.load_source(f"idx:{args.mnist}", "train").images)
     validation = train_images[VALIDATION_START:]
@@ -149,21 +155,23 @@ def table(args):
     print("config | seed | epochs | Parzen +- SE | sigma | FCD | NN ratio | train min | healthy epochs")
     results = {}
     for epochs in stages:
-        tasks = [(train, (config, run_dir(args, config, seed), seed, epochs, args.mnist, args.set))
+        tasks = [(train, (config, run_dir(args, config, seed), seed, epochs, args.mnist, args.set, args.threads))
                  for config in args.configs for seed in seeds]
         run_all(args.jobs, tasks)
-        for config in args.configs:
-            for seed in seeds:
-                figures = score(run_dir(args, config, seed), args)
-                results.setdefault((config, epochs), []).append(figures)
-                print(f"{os.path.basename(config)} | {seed} | {epochs} | {figures['parzen']:.1f} +- "
-                      f"{figures['parzen_se']:.1f} | {figures['sigma']:.3f} | {figures['fcd']:.2f} | "
-                      f"{figures['nn_ratio']:.3f} | {figures['train_minutes']:.1f} | "
-                      f"{figures['healthy_epochs']:.0f}/{figures['epochs']}", flush=True)
+        for config, seed, raw in [(c, s, r) for c in args.configs for r in (False, True) for s in seeds]:
+            figures = score(run_dir(args, config, seed), args, raw=raw)
+            if figures is None:
+                continue
+            name = os.path.basename(config) + (" (trained G, not its average)" if raw else "")
+            results.setdefault((name, epochs), []).append(figures)
+            print(f"{name} | {seed} | {epochs} | {figures['parzen']:.1f} +- "
+                  f"{figures['parzen_se']:.1f} | {figures['sigma']:.3f} | {figures['fcd']:.2f} | "
+                  f"{figures['nn_ratio']:.3f} | {figures['train_minutes']:.1f} | "
+                  f"{figures['healthy_epochs']:.0f}/{figures['epochs']}", flush=True)
     print("\nmean over seeds (spread: standard deviation across seeds)")
-    for (config, epochs), figures in results.items():
+    for (name, epochs), figures in results.items():
         parzen = np.array([f["parzen"] for f in figures])
-        print(f"{os.path.basename(config)} | {epochs} epochs | Parzen {parzen.mean():.1f} (sd {parzen.std(ddof=1) if len(parzen) > 1 else 0:.1f}, "
+        print(f"{name} | {epochs} epochs | Parzen {parzen.mean():.1f} (sd {parzen.std(ddof=1) if len(parzen) > 1 else 0:.1f}, "
               f"min {parzen.min():.1f}) | FCD {np.mean([f['fcd'] for f in figures]):.2f} | "
               f"NN ratio {np.mean([f['nn_ratio'] for f in figures]):.3f}")
     with open(os.path.join(args.out, f"table_{args.on}{args.tag}.json"), "w") as stream:
@@ -216,7 +224,8 @@ def main():
         command.add_argument("configs" if name == "table" else "config", nargs="+" if name == "table" else None)
         command.add_argument("--seeds", default="0-9" if name == "scan" else "0,1,2")
         command.add_argument("--epochs", default="4" if name == "scan" else "100")
-        command.add_argument("--jobs", type=int, default=2, help="training processes at a time (one thread each)")
+        command.add_argument("--jobs", type=int, default=2, help="training processes at a time")
+        command.add_argument("--threads", type=int, default=1, help="TensorFlow threads of each training process")
         command.add_argument("--set", action="append", default=[], help="config override for every run")
         command.add_argument("--mnist", default=DEFAULT_MNIST, help="MNIST IDX directory")
         command.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "paper_table"))

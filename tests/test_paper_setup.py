@@ -54,6 +54,28 @@ def test_a_config_spells_the_momentum_schedule_as_keras_spells_learning_rate_sch
                                      "train.g_optimizer")
 
 
+def test_annealed_schedule_holds_the_inner_schedule_then_falls_exponentially_to_its_factor():
+    inner = {"class_name": "ExponentialDecay",
+             "config": {"initial_learning_rate": 0.1, "decay_steps": 1, "decay_rate": 0.999996000016}}
+    spec = {"name": "sgd", "learning_rate": {"class_name": "tfgan_impl>Annealed",
+                                             "config": {"schedule": inner, "start_step": 1000, "steps": 500,
+                                                        "factor": 0.01}}}
+    optimizer = optimizers.make_optimizer(spec, "train.g_optimizer")
+    schedule = keras.optimizers.schedules.deserialize(spec["learning_rate"])
+    assert float(optimizer.learning_rate) == pytest.approx(0.1)  # the optimizer's rate at step 0
+    authors = lambda step: 0.1 / 1.000004 ** step  # noqa: E731  (pylearn2's ExponentialDecay)
+    for step, multiplier in ((0, 1.0), (999, 1.0), (1000, 1.0), (1250, 0.1), (1500, 0.01), (9000, 0.01)):
+        assert float(schedule(step)) == pytest.approx(authors(step) * multiplier, rel=1e-4), step  # float32 powers
+    copy = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(schedule))
+    assert float(copy(1250)) == pytest.approx(float(schedule(1250)))
+    assert float(schedules.Annealed(0.5, start_step=0, steps=2, factor=0.25)(1)) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="factor"):
+        schedules.Annealed(0.1, start_step=0, steps=1, factor=0.0)
+    with pytest.raises(config_module.ConfigError, match="train.g_optimizer.learning_rate"):
+        optimizers.make_optimizer({**spec, "learning_rate": {"class_name": "tfgan_impl>Annealed", "config": {
+            "schedule": 0.1, "start_step": 0, "steps": 0, "factor": 0.5}}}, "train.g_optimizer")
+
+
 def toy_gan(update, loss="non_saturating", seed=3):
     keras.utils.set_random_seed(seed)
     generator = networks.mlp_generator(3, [2], hidden_units=(8,), output_activation="linear")

@@ -49,3 +49,42 @@ class LinearRampByEpoch(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self):
         return {"initial": self.initial, "final": self.final, "start": self.start, "saturate": self.saturate,
                 "steps_per_epoch": self.steps_per_epoch}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_impl")
+class Annealed(keras.optimizers.schedules.LearningRateSchedule):
+    """Another schedule, multiplied by `factor ** clip((step - start_step) / steps, 0, 1)`: unchanged until
+    `start_step`, then falling exponentially to `factor` times its value over `steps` and held there.
+
+    Goodfellow et al. 2014's MNIST learning rate decays by 1/1.000004 an update (goodfeli/adversarial, mnist.yaml)
+    and reaches its floor only after ~5,800 epochs; this compresses the end of such a run into a few epochs
+    (docs/paper_table.md measures what it buys). Keras's schedules do not compose, hence this wrapper.
+
+    Args:
+        schedule: the schedule to anneal, a `LearningRateSchedule` or its serialized config (or a float).
+        start_step: the optimizer step at which the annealing starts.
+        steps: the steps over which the multiplier falls from 1 to `factor`.
+        factor: the final multiplier, in (0, 1].
+    """
+
+    def __init__(self, schedule, start_step, steps, factor):
+        if isinstance(schedule, dict):
+            schedule = keras.optimizers.schedules.deserialize(schedule)
+        if not 0.0 < float(factor) <= 1.0:
+            raise ValueError(f"factor: expected a number in (0, 1], got {factor!r}")
+        if int(steps) < 1 or int(start_step) < 0:
+            raise ValueError(f"start_step, steps: expected a step >= 0 and a positive count, got {start_step!r}, "
+                             f"{steps!r}")
+        self.schedule = schedule
+        self.start_step, self.steps, self.factor = int(start_step), int(steps), float(factor)
+
+    def __call__(self, step):
+        progress = tf.clip_by_value((tf.cast(step, tf.float32) - self.start_step) / self.steps, 0.0, 1.0)
+        value = self.schedule(step) if callable(self.schedule) else self.schedule
+        return tf.cast(value, tf.float32) * tf.pow(self.factor, progress)
+
+    def get_config(self):
+        schedule = self.schedule
+        if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            schedule = keras.optimizers.schedules.serialize(schedule)
+        return {"schedule": schedule, "start_step": self.start_step, "steps": self.steps, "factor": self.factor}
