@@ -61,6 +61,22 @@ def test_a_discriminator_that_wins_outright_is_reported_and_warn_only_warns(caps
     assert health.message is None
 
 
+def test_diversity_is_the_trained_generators_not_its_lagging_moving_average():
+    # The average starts as the initial generator (every z -> one point) and, at decay 0.99999, stays there while
+    # the trained generator is moved to an identity map: the run is healthy, and its diversity is the data's.
+    keras.utils.set_random_seed(0)
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, kernel_initializer="zeros")])
+    gan = GAN(generator, networks.mlp_discriminator([2], hidden_units=(32, 32)), latent_dim=2, output_range=None,
+              ema_decay=0.99999)
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.SGD(0.0))
+    generator.layers[0].kernel.assign(np.eye(2, dtype="float32"))
+    health = callbacks.TrainingHealth(real_points()[:64], action="stop")
+    history = fit(gan, real_points(), health, epochs=3)
+    assert history.history["healthy"] == [1.0] * 3
+    assert all(0.7 < d < 1.3 for d in history.history["sample_diversity"])
+    assert np.ptp(gan.generate(64), axis=0).max() < 0.05  # samples come from the average: still near one point
+
+
 def test_losses_of_scores_are_not_judged_by_d_fake():
     gan = points_gan(generator_scale=1.0, d_learning_rate=1e-2)
     gan.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.SGD(0.0), loss="least_squares")

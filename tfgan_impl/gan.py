@@ -113,6 +113,10 @@ class GAN(AdversarialModel, NoiseSampler):
         """The generator used for samples and export: the moving average when `ema_decay` is set."""
         return self.ema_generator if self.ema_generator is not None else self.generator
 
+    @property
+    def trained_generator(self):
+        return self.generator
+
     def call(self, z, training=False):
         return self.sampling_generator(z, training=training)
 

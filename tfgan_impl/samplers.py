@@ -42,10 +42,15 @@ class NoiseSampler:
             labels = np.arange(int(num)) % self.num_classes
         return self.generate_from(self.latents(num, seed, stream), labels=labels, batch_size=batch_size)
 
-    def generate_from(self, z, labels=None, batch_size=256):
+    @property
+    def trained_generator(self):
+        """The network the optimizer moves; `sampling_generator` may be its moving average (then it lags)."""
+        return self.sampling_generator
+
+    def generate_from(self, z, labels=None, batch_size=256, averaged=True):
         """Samples in data units from given latent vectors `z` `[n, latent_dim]` and, for conditional models, class
         ids `labels` (one per row, or one for all): interpolation and latent arithmetic (Radford et al. 2015,
-        sec. 6)."""
+        sec. 6). `averaged=False` draws from `trained_generator` instead of `sampling_generator`."""
         inputs = z
         if self.num_classes is None:
             if labels is not None:
@@ -57,10 +62,10 @@ class NoiseSampler:
             if labels.min() < 0 or labels.max() >= self.num_classes:
                 raise ValueError(f"labels must lie in [0, {self.num_classes - 1}], got {sorted(set(labels.tolist()))}")
             inputs = [tf.convert_to_tensor(z, tf.float32), tf.convert_to_tensor(labels)]
+        generator = self.sampling_generator if averaged else self.trained_generator
         if len(z) <= batch_size:  # one batch: a direct call avoids building a predict function
-            return self.to_data_units(self.sampling_generator(inputs, training=False))
-        return self.to_data_units(self.sampling_generator.predict(pipelines.prediction_batches(inputs, batch_size),
-                                                                 verbose=0))
+            return self.to_data_units(generator(inputs, training=False))
+        return self.to_data_units(generator.predict(pipelines.prediction_batches(inputs, batch_size), verbose=0))
 
     def to_data_units(self, samples):
         """Maps generator outputs from `output_range` to [0, 1] (identity when `output_range` is None), as numpy."""
