@@ -115,6 +115,7 @@ class GAN(AdversarialModel, NoiseSampler):
 
     @property
     def trained_generator(self):
+        """The generator the optimizer moves; `sampling_generator` is its moving average when `ema_decay` is set."""
         return self.generator
 
     def call(self, z, training=False):
