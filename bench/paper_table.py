@@ -120,13 +120,11 @@ def score(run_dir, args, raw=False):
     trained generator even when the run keeps a moving average (which `generate` uses); None if it keeps none."""
     from tfgan_impl import data, evaluation, metrics, rundir
 
-    run = rundir.load(run_dir)
-    average = getattr(run.model, "ema_generator", None)
-    if raw and average is None:
+    model = rundir.load(run_dir).model
+    if raw and model.trained_generator is model.sampling_generator:
         return None
-    if raw:
-        run.model.ema_generator = None
-    samples = run.model.generate(NUM_SAMPLES, seed=0)
+    samples = (model.generate_from(model.latents(NUM_SAMPLES, seed=0), averaged=False) if raw
+               else model.generate(NUM_SAMPLES, seed=0))
     train_images = data.to_unit_interval(data.load_source(f"idx:{args.mnist}", "train").images)
     validation = train_images[VALIDATION_START:]
     if args.on == "test":
