@@ -204,7 +204,8 @@ def export_onnx(gan, export_dir, version=None, metadata=None, opset=17):
         raise UserError("--format onnx needs tf2onnx: pip install 'tfgan_impl[onnx]'") from None
     model = portable_generator(gan)
     specs = _input_specs(gan)
-    function = tf.function(lambda *inputs: model(list(inputs) if len(inputs) > 1 else inputs[0], training=False))
+    # The model's own input structure (a list, even of one input): a bare tensor for a one-input list is ambiguous.
+    function = tf.function(lambda *inputs: model(list(inputs), training=False))
     description = describe(gan, metadata)
 
     def write(directory):
