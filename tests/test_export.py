@@ -246,3 +246,22 @@ def test_export_to_a_full_disk_adds_no_version(trained_run, tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write the export (No space left on device); no version was added" in err
     assert os.listdir(out) == []  # neither a version nor a temporary directory
+
+
+def test_an_onnx_graph_of_another_output_rank_is_not_written(trained_run, tmp_path, monkeypatch):
+    import tf2onnx
+
+    from tfgan_impl.export import export_onnx
+
+    convert = tf2onnx.convert.from_function
+
+    def one_dimension_too_many(*args, **kwargs):  # what a converter bug looked like once: [1, batch, h, w, c]
+        proto, storage = convert(*args, **kwargs)
+        proto.graph.output[0].type.tensor_type.shape.dim.add(dim_value=1)
+        return proto, storage
+
+    monkeypatch.setattr(tf2onnx.convert, "from_function", one_dimension_too_many)
+    out = tmp_path / "m"
+    with pytest.raises(RuntimeError, match="output of rank 5 for the generator's rank-4 output; nothing was written"):
+        export_onnx(rundir.load_run(trained_run), str(out))
+    assert os.listdir(out) == []

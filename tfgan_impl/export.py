@@ -216,12 +216,23 @@ def export_onnx(gan, export_dir, version=None, metadata=None, opset=17):
         except onnx.checker.ValidationError as error:
             raise UserError(f"--format onnx: the generator does not convert to ONNX opset {opset} "
                             f"({str(error).splitlines()[0]})") from None
+        _check_output_rank(proto, len(model.outputs[0].shape))
         _rename_output(proto, model.output_names[0])
         with open(os.path.join(directory, "generator.onnx"), "wb") as stream:
             stream.write(proto.SerializeToString())
         _write_description(os.path.join(directory, "tfgan_impl.json"), {**description, "format": "onnx"})
 
     return write_version(export_dir, version, write)
+
+
+def _check_output_rank(proto, rank):
+    """Raises RuntimeError when the converted graph's output has another rank than the model's: a converter's
+    wrong graph must not be written as an export."""
+    (output,) = proto.graph.output
+    converted = len(output.type.tensor_type.shape.dim)
+    if converted != rank:
+        raise RuntimeError(f"--format onnx: tf2onnx produced an output of rank {converted} for the generator's "
+                           f"rank-{rank} output; nothing was written")
 
 
 def _rename_output(proto, name):
