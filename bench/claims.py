@@ -3,13 +3,14 @@
     python bench/claims.py sgan [--data mnist|fashion_mnist] [--seeds 0,1] [--epochs N] [--jobs 2]
         Salimans et al. 2016 (sec. 5): the semi-supervised GAN with feature matching classifies better than the
         same network trained on its labels alone. MNIST: configs/sgan_mnist.yaml (100 labels in all, the paper's
-        0.93% +- 0.07 error); Fashion-MNIST: configs/sgan_fashion_mnist.yaml with feature matching (100 labels per
-        class). Each seed runs bench/semi_supervised.py (the GAN through `training.train`, then the labels-only
+        0.93% +- 0.07 error); Fashion-MNIST: the same config, networks and 100 labels in all on Fashion-MNIST
+        (`data.source=fashion_mnist`). Each seed runs bench/semi_supervised.py (the GAN through `training.train`, then the labels-only
         baseline: same network, labelled examples, optimizer and updates) in its own process, one thread each.
-    python bench/claims.py dcgan-features [--seeds 0] [--epochs N] [--train-images 10000]
+    python bench/claims.py dcgan-features [--seeds 0] [--epochs N] [--train-images 10000] [--base-filters 32]
         Radford et al. 2015 (sec. 5.1): a trained DCGAN discriminator's features are good for classification. A
         linear probe (`tfgan_impl.probes`) on the frozen features of configs/dcgan_fashion_mnist.yaml's
-        discriminator after training, against the same probe on raw pixels and on the same network untrained.
+        discriminator after training, against the same probe on raw pixels and on the same network untrained;
+        `--base-filters` widens both networks.
 
     python bench/claims.py stability [--seeds 0,...,7] [--epochs 5]
         Radford et al. 2015: DCGAN is "stable to train in most settings compared to GANs": the fraction of seeds
@@ -69,9 +70,9 @@ def sgan(args):
     if args.data == "mnist":
         config = os.path.join(ROOT, "configs", "sgan_mnist.yaml")
         base = [f"data.source=idx:{os.path.abspath(args.mnist_dir)}"]
-    else:
-        config = os.path.join(ROOT, "configs", "sgan_fashion_mnist.yaml")
-        base = ["train.generator_objective=feature_matching"]
+    else:  # the same networks, labels and budget on the harder data set (100 labels in all)
+        config = os.path.join(ROOT, "configs", "sgan_mnist.yaml")
+        base = ["data.source=fashion_mnist"]
     if args.epochs:
         base.append(f"train.epochs={args.epochs}")
     seeds = [int(seed) for seed in args.seeds.split(",")]
@@ -118,8 +119,10 @@ def dcgan_features(args):
 
     rows = [{"features": "raw pixels", **probe(lambda images: images.reshape(len(images), -1))}]
     for seed in [int(seed) for seed in args.seeds.split(",")]:
-        out = os.path.join(OUT, "dcgan_features", f"seed{seed}")
-        config = config_module.load(config_path, [f"seed={seed}", f"train.epochs={args.epochs}"])
+        width = [f"model.generator.base_filters={args.base_filters}",
+                 f"model.discriminator.base_filters={args.base_filters}"]
+        out = os.path.join(OUT, "dcgan_features", f"base{args.base_filters}_epochs{args.epochs}", f"seed{seed}")
+        config = config_module.load(config_path, [f"seed={seed}", f"train.epochs={args.epochs}", *width])
         training.seed_everything(config)  # the run's own initialization (the probe reseeds the global RNG)
         untrained = builder.build_model(config, {"sample_shape": [28, 28, 1]}).discriminator
         rows.append({"features": f"untrained discriminator, seed {seed}",
@@ -127,7 +130,8 @@ def dcgan_features(args):
         started = time.time()
         if not os.path.exists(os.path.join(out, "run.json")):
             subprocess.run([sys.executable, "-m", "tfgan_impl", "train", config_path, "--out", out, "--verbose", "2",
-                            "--set", f"seed={seed}", "--set", f"train.epochs={args.epochs}"], cwd=ROOT, check=True,
+                            "--set", f"seed={seed}", "--set", f"train.epochs={args.epochs}",
+                            *[arg for setting in width for arg in ("--set", setting)]], cwd=ROOT, check=True,
                            stdout=subprocess.DEVNULL)
         trained = rundir.load_run(out).discriminator
         rows.append({"features": f"trained discriminator ({args.epochs} epochs), seed {seed}",
@@ -135,12 +139,14 @@ def dcgan_features(args):
                      **probe(lambda images: probes.discriminator_features(trained, images))})
     print(f"Fashion-MNIST: a linear probe (softmax, L2 1e-3, {args.probe_steps} Adam steps of 256) fit on "
           f"{args.train_images} training images, scored on the 10,000 test images; discriminator features: every "
-          f"block's activations max-pooled to 4x4 (dcgan_fashion_mnist.yaml); {machine()}")
+          f"block's activations max-pooled to 4x4 (dcgan_fashion_mnist.yaml, base_filters {args.base_filters}); "
+          f"{machine()}")
     print("features | dimensions | train accuracy | test accuracy")
     for row in rows:
         print(f"{row['features']} | {row['dimensions']} | {row['train_accuracy']:.4f} | {row['test_accuracy']:.4f}")
     os.makedirs(os.path.join(OUT, "dcgan_features"), exist_ok=True)
-    with open(os.path.join(OUT, "dcgan_features", "results.json"), "w") as stream:
+    with open(os.path.join(OUT, "dcgan_features", f"results_base{args.base_filters}_epochs{args.epochs}_"
+                           f"images{args.train_images}.json"), "w") as stream:
         json.dump(rows, stream, indent=1)
 
 
@@ -351,6 +357,7 @@ def main():
     command.add_argument("--epochs", type=int, default=5)
     command.add_argument("--train-images", type=int, default=10_000)
     command.add_argument("--probe-steps", type=int, default=2000)
+    command.add_argument("--base-filters", type=int, default=32)
     command.set_defaults(run=dcgan_features)
     for name, run, seeds, epochs in (("stability", stability, "0,1,2,3,4,5,6,7", 5),
                                      ("lsgan", lsgan, "0,1,2", 5), ("acgan", acgan, "0,1,2", 5),
