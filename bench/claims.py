@@ -4,8 +4,9 @@
         Salimans et al. 2016 (sec. 5): the semi-supervised GAN with feature matching classifies better than the
         same network trained on its labels alone. MNIST: configs/sgan_mnist.yaml (100 labels in all, the paper's
         0.93% +- 0.07 error); Fashion-MNIST: the same config, networks and 100 labels in all on Fashion-MNIST
-        (`data.source=fashion_mnist`). Each seed runs bench/semi_supervised.py (the GAN through `training.train`, then the labels-only
-        baseline: same network, labelled examples, optimizer and updates) in its own process, one thread each.
+        (`data.source=fashion_mnist`). Each seed runs bench/semi_supervised.py (the GAN through `training.train`,
+        then the labels-only baseline: same network, labelled examples, optimizer and updates) in its own process,
+        one thread each.
     python bench/claims.py dcgan-features [--seeds 0] [--epochs N] [--train-images 10000] [--base-filters 32]
         Radford et al. 2015 (sec. 5.1): a trained DCGAN discriminator's features are good for classification. A
         linear probe (`tfgan_impl.probes`) on the frozen features of configs/dcgan_fashion_mnist.yaml's
@@ -118,9 +119,8 @@ def dcgan_features(args):
                                       steps=args.probe_steps)}
 
     rows = [{"features": "raw pixels", **probe(lambda images: images.reshape(len(images), -1))}]
+    width = [f"model.{network}.base_filters={args.base_filters}" for network in ("generator", "discriminator")]
     for seed in [int(seed) for seed in args.seeds.split(",")]:
-        width = [f"model.generator.base_filters={args.base_filters}",
-                 f"model.discriminator.base_filters={args.base_filters}"]
         out = os.path.join(OUT, "dcgan_features", f"base{args.base_filters}_epochs{args.epochs}", f"seed{seed}")
         config = config_module.load(config_path, [f"seed={seed}", f"train.epochs={args.epochs}", *width])
         training.seed_everything(config)  # the run's own initialization (the probe reseeds the global RNG)
