@@ -15,6 +15,10 @@ with one TensorFlow thread pool thread each (two single-threaded runs use two co
         validation images, for choosing hyperparameters without looking at the test set; `--on test` is for the
         final figure only.
 
+    python bench/paper_table.py truncation RUN_DIR [RUN_DIR ...] [--psis 1,0.9,0.8,0.7,0.6] [--on test]
+        The truncation trick's trade (`tfgan-impl sample --truncation PSI`: z pulled toward 0): Parzen, FCD and
+        NN ratio of each run's 10,000 samples at each psi, and on validation the psi the one-SE rule chooses.
+
     python bench/paper_table.py speckle RUN_DIR [RUN_DIR ...] [--thresholds 0.05,0.1,0.2]
         What Parzen windows charge for faint pixels: the validation score of a run's 10,000 samples as drawn and
         with every pixel below a threshold set to 0 (a diagnostic, not a method: no config does this).
@@ -115,16 +119,20 @@ def classifier_path(args):
     return path
 
 
-def score(run_dir, args, raw=False):
+def score(run_dir, args, raw=False, truncation=None, model=None):
     """Samples 10,000 images from a run and scores them: Parzen (paper's protocol), FCD, NN ratio. `raw`: from the
-    trained generator even when the run keeps a moving average (which `generate` uses); None if it keeps none."""
-    from tfgan_impl import data, evaluation, metrics, rundir
+    trained generator even when the run keeps a moving average (which `generate` uses); None if it keeps none.
+    `truncation`: the same latent vectors pulled toward 0 by this psi (`tfgan-impl sample --truncation`)."""
+    from tfgan_impl import data, evaluation, metrics, rundir, sampling
 
-    model = rundir.load(run_dir).model
+    model = model or rundir.load(run_dir).model
     if raw and model.trained_generator is model.sampling_generator:
         return None
-    samples = (model.generate_from(model.latents(NUM_SAMPLES, seed=0), averaged=False) if raw
-               else model.generate(NUM_SAMPLES, seed=0))
+    z = model.latents(NUM_SAMPLES, seed=0)
+    if truncation is not None:
+        samples = sampling.truncated_samples(model, z, truncation)
+    else:
+        samples = model.generate_from(z, averaged=not raw)
     train_images = data.to_unit_interval(data.load_source(f"idx:{args.mnist}", "train").images)
     validation = train_images[VALIDATION_START:]
     if args.on == "test":
@@ -137,6 +145,7 @@ def score(run_dir, args, raw=False):
     rows = read_metrics(run_dir)
     return {"parzen": parzen["log_likelihood"], "parzen_se": parzen["standard_error"], "sigma": parzen["sigma"],
             "fcd": figures["fcd"], "nn_ratio": figures["nn_median_ratio"],
+            "nn_close": figures["nn_fraction_closer_than_test_p1"],
             "train_minutes": sum(float(r["epoch_seconds"]) for r in rows) / 60,
             "healthy_epochs": sum(float(r.get("healthy") or 1) for r in rows), "epochs": len(rows)}
 
@@ -194,6 +203,36 @@ def speckle(args):
         print(f"{path} | " + " | ".join(cells), flush=True)
 
 
+def truncation(args):
+    """Parzen, FCD and NN ratio of each run's samples at each psi; on validation, the psi of the one-standard-error
+    rule (Hastie et al. 2009, sec. 7.10: the least truncation whose Parzen is within one SE of the best)."""
+    from tfgan_impl import rundir
+
+    psis = [float(p) for p in args.psis.split(",")]
+    print(f"scored on {args.on}; run | psi | Parzen +- SE | sigma | FCD | NN ratio | closer than 1% of test")
+    by_psi = {psi: [] for psi in psis}
+    for path in args.runs:
+        model = rundir.load(path).model
+        rows = []
+        for psi in psis:
+            figures = score(path, args, truncation=psi, model=model)
+            rows.append((psi, figures))
+            by_psi[psi].append(figures)
+            print(f"{path} | {psi} | {figures['parzen']:.1f} +- {figures['parzen_se']:.1f} | {figures['sigma']:.3f} | "
+                  f"{figures['fcd']:.2f} | {figures['nn_ratio']:.3f} | {figures['nn_close']:.3f}", flush=True)
+        best = max(rows, key=lambda row: row[1]["parzen"])[1]
+        chosen = max(psi for psi, figures in rows if figures["parzen"] >= best["parzen"] - best["parzen_se"])
+        print(f"{path} | one-SE choice: psi {chosen} (best Parzen {best['parzen']:.1f} +- {best['parzen_se']:.1f})")
+    if len(args.runs) > 1:  # one psi for all runs: the rule on the mean over runs, with the runs' mean SE
+        means = {psi: (np.mean([f["parzen"] for f in rows]), np.mean([f["parzen_se"] for f in rows]),
+                       np.mean([f["fcd"] for f in rows])) for psi, rows in by_psi.items()}
+        best = max(means.values())
+        chosen = max(psi for psi, (parzen, _, _) in means.items() if parzen >= best[0] - best[1])
+        for psi, (parzen, _, fcd) in means.items():
+            print(f"mean of {len(args.runs)} runs | {psi} | Parzen {parzen:.1f} | FCD {fcd:.2f}")
+        print(f"mean of {len(args.runs)} runs | one-SE choice: psi {chosen}")
+
+
 def run_dir(args, config, seed):
     name = os.path.splitext(os.path.basename(config))[0]
     return os.path.join(args.out, f"table_{name}{args.tag}", f"seed{seed}")
@@ -217,6 +256,12 @@ def main():
     speckle_command.add_argument("runs", nargs="+")
     speckle_command.add_argument("--thresholds", default="0.05,0.1,0.2")
     speckle_command.add_argument("--mnist", default=DEFAULT_MNIST, help="MNIST IDX directory")
+    truncation_command = commands.add_parser("truncation", help="Parzen, FCD and NN ratio against psi")
+    truncation_command.add_argument("runs", nargs="+")
+    truncation_command.add_argument("--psis", default="1,0.9,0.8,0.7,0.6")
+    truncation_command.add_argument("--on", choices=("validation", "test"), default="validation")
+    truncation_command.add_argument("--mnist", default=DEFAULT_MNIST, help="MNIST IDX directory")
+    truncation_command.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "paper_table"))
     for name in ("scan", "table"):
         command = commands.add_parser(name)
         command.add_argument("configs" if name == "table" else "config", nargs="+" if name == "table" else None)
@@ -236,7 +281,7 @@ def main():
     if args.command == "scan":
         args.epochs = int(args.epochs)
     os.makedirs(args.out, exist_ok=True)
-    (scan if args.command == "scan" else table)(args)
+    {"scan": scan, "table": table, "truncation": truncation}[args.command](args)
 
 
 if __name__ == "__main__":

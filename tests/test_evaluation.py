@@ -67,6 +67,8 @@ def test_evaluate_command_user_errors(tmp_path, capsys):
          "need a domain classifier"),
         (["evaluate", str(tmp_path / "points.npy"), "--data", "fashion_mnist", "--metrics", "fid",
           "--inception-weights", str(tmp_path / "missing.h5")], "need InceptionV3 ImageNet weights"),
+        (["evaluate", str(tmp_path / "points.npy"), "--data", "ring8", "--metrics", "parzen", "--truncation",
+          "0.8"], "--truncation: " + str(tmp_path / "points.npy") + " holds samples already drawn"),
     ]
     if os.path.isdir(FASHION_MNIST_DIR):
         cases += [

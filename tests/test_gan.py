@@ -126,6 +126,35 @@ def test_generate_maps_to_unit_interval_and_is_seeded():
     assert not np.array_equal(samples, gan.generate(5, seed=5))
 
 
+def test_truncation_scales_z_toward_the_prior_mean_for_sampling_and_scoring(tmp_path):
+    """`truncated(z, psi)` is the sampling generator of psi z (1: the plain samples, 0: one image); `sample
+    --truncation` and `evaluate --truncation` draw from it with the same latent vectors as without."""
+    from tfgan_impl import evaluation, sampling
+    from tfgan_impl.errors import UserError
+
+    keras.utils.set_random_seed(0)
+    generator = networks.mlp_generator(8, [6, 6, 1], hidden_units=(16,), output_activation="sigmoid")
+    gan = GAN(generator, networks.mlp_discriminator([6, 6, 1], hidden_units=(16,)), latent_dim=8,
+              output_range=(0.0, 1.0), latent_distribution="uniform")
+    z = gan.latents(5, seed=3)
+    np.testing.assert_allclose(gan.truncated(z, 1.0).numpy(), gan.generate_from(z), atol=1e-6)
+    np.testing.assert_allclose(gan.truncated(z, 0.5).numpy(), generator(0.5 * z).numpy(), atol=1e-6)
+    at_zero = gan.truncated(z, 0.0).numpy()
+    np.testing.assert_allclose(at_zero, np.repeat(generator(np.zeros((1, 8), "float32")).numpy(), 5, 0), atol=1e-6)
+    assert np.abs(gan.truncated(z, 0.5).numpy() - gan.generate_from(z)).max() > 1e-3
+    plain = np.concatenate(list(evaluation.generator_chunks(gan, 2500, seed=1)))
+    same = np.concatenate(list(evaluation.generator_chunks(gan, 2500, seed=1, truncation=1.0)))
+    np.testing.assert_allclose(same, plain, atol=1e-6)
+    shrunk = np.concatenate(list(evaluation.generator_chunks(gan, 2500, seed=1, truncation=0.5)))
+    assert shrunk.shape == plain.shape and shrunk.std(axis=0).mean() < 0.8 * plain.std(axis=0).mean()
+    assert sampling.write_samples(gan, 4, 3, str(tmp_path / "half.npy"), truncation=0.5) == 4
+    np.testing.assert_allclose(np.load(tmp_path / "half.npy"), generator(0.5 * gan.latents(4, seed=3)).numpy(),
+                               atol=1e-6)
+    with pytest.raises(UserError, match=r"--truncation -0.5: truncation: expected psi >= 0"):
+        sampling.write_samples(gan, 4, 3, str(tmp_path / "bad.npy"), truncation=-0.5)
+    assert not os.path.exists(tmp_path / "bad.npy")
+
+
 def test_replica_count_invariance_with_mirrored_strategy(gaussian_points):
     """One and two replicas take the same SGD steps on the same global batch (no batch norm or dropout, whose
     per-replica statistics and masks legitimately differ)."""

@@ -179,8 +179,6 @@ def test_the_model_keeps_its_state_through_a_keras_file_and_exports_for_serving(
 
 def test_samples_with_truncation_collapse_to_the_mean_image_at_psi_zero(tmp_path):
     from tfgan_impl import sampling
-    from tfgan_impl.errors import UserError
-    from tfgan_impl.gan import GAN
 
     model = tiny_model()
     model.generator.w_average.assign(np.full(8, 0.3, "float32"))
@@ -189,9 +187,6 @@ def test_samples_with_truncation_collapse_to_the_mean_image_at_psi_zero(tmp_path
     np.testing.assert_allclose(at_mean, np.repeat(at_mean[:1], 4, axis=0), atol=1e-6)
     sampling.write_samples(model, 4, 0, str(tmp_path / "plain.npy"), truncation=1.0)
     np.testing.assert_allclose(np.load(tmp_path / "plain.npy"), model.generate(4, seed=0), atol=1e-6)
-    plain_gan = GAN(model.generator, model.discriminator, 8)
-    with pytest.raises(UserError, match=r"--truncation: this run's model \(GAN\) has no truncation trick"):
-        sampling.write_samples(plain_gan, 4, 0, str(tmp_path / "x.npy"), truncation=0.5)
 
 
 def test_the_style_mixing_grid_has_sources_on_top_destinations_left_and_mixes_inside(tmp_path):

@@ -154,6 +154,8 @@ def _evaluate(args):
             raise UserError(f"{args.samples}: no such file") from None
         except (OSError, ValueError) as error:
             raise UserError(f"{args.samples}: not a readable .npy array ({error})") from None
+        if args.truncation is not None:
+            raise UserError(f"--truncation: {args.samples} holds samples already drawn; it applies to a run directory")
         chunks = evaluation.array_chunks(samples, args.num)
         data, image_size = args.data, None
     else:
@@ -162,7 +164,7 @@ def _evaluate(args):
             raise UserError(f"{args.samples}: a {type(run.model).__name__} run; the sample metrics score generators "
                             "of noise (write its samples with 'sample ... --out FILE.npy' and evaluate that file)")
         data, image_size = args.data or run.config.data.source, run.config.data.image_size
-        chunks = evaluation.generator_chunks(run.model, args.num, seed=args.seed)
+        chunks = evaluation.generator_chunks(run.model, args.num, seed=args.seed, truncation=args.truncation)
     evaluator = evaluation.Evaluator(data, metric_names, classifier=args.classifier,
                                      inception_weights=args.inception_weights, image_size=image_size)
     figures = {"data": evaluator.data_name, **evaluator(chunks)}
@@ -230,7 +232,7 @@ def make_parser():
     sample.add_argument("--steps", type=int, default=8, help="samples per interpolation path")
     sample.add_argument("--truncation", type=float, metavar="VALUE",
                         help="the truncation trick: stylegan2's psi (1: none, 0: the mean image), biggan's threshold "
-                             "on |z| (values beyond it resampled)")
+                             "on |z| (values beyond it resampled), for the other noise models psi times z")
     sample.add_argument("--mix", type=int, metavar="LAYER",
                         help="style-mixing runs (stylegan2): a grid of --num sources by --num destinations, each "
                              "cell the source's layers before LAYER and the destination's from it on")
@@ -258,6 +260,8 @@ def make_parser():
                           help="comma-separated: fcd,kcd,score,fid,kid,is,parzen,pr,nn,modes")
     evaluate.add_argument("--num", type=int, default=10_000, help="number of samples (the Parzen protocol's 10,000)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+    evaluate.add_argument("--truncation", type=float, metavar="VALUE",
+                          help="score samples drawn with the truncation trick (as 'sample --truncation')")
     evaluate.add_argument("--classifier", help="domain classifier .keras file (for fcd, kcd, score, pr)")
     evaluate.add_argument("--inception-weights", help="InceptionV3 ImageNet weights .h5 (for fid, kid, is)")
     evaluate.add_argument("--json", help="also write the figures to this file")

@@ -12,7 +12,7 @@ Real references: the `test` split; Parzen's sigma is chosen on 1,000 examples fr
 import numpy as np
 
 from tfgan_impl import data as data_module
-from tfgan_impl import metrics
+from tfgan_impl import metrics, sampling
 from tfgan_impl.errors import UserError
 from tfgan_impl.metrics import classifier as classifiers
 
@@ -34,10 +34,16 @@ def parse_metrics(text):
     return names
 
 
-def generator_chunks(gan, num, seed=0, chunk_size=1000):
-    """Yields `num` samples of a GAN in data units, `chunk_size` at a time, from independent noise streams."""
+def generator_chunks(gan, num, seed=0, chunk_size=1000, truncation=None):
+    """Yields `num` samples of a GAN in data units, `chunk_size` at a time, from independent noise streams;
+    `truncation`: the same latent vectors through the model's truncation trick (`sampling.truncated_samples`)."""
     for index, start in enumerate(range(0, num, chunk_size)):
-        yield gan.generate(min(chunk_size, num - start), seed=seed, stream=index + 1)
+        size = min(chunk_size, num - start)
+        if truncation is None:
+            yield gan.generate(size, seed=seed, stream=index + 1)
+        else:
+            labels = None if gan.num_classes is None else np.arange(size) % gan.num_classes
+            yield sampling.truncated_samples(gan, gan.latents(size, seed, index + 1), truncation, labels)
 
 
 def array_chunks(samples, num, chunk_size=1000):

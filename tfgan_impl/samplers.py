@@ -13,7 +13,7 @@ class NoiseSampler:
 
     Its exports offer `serving_default` (z [and labels] -> samples) and `sample` (num, seed [, label] -> samples).
     A class provides `latent_dim`, `num_classes` (`None`: unconditional), `output_range` and `sampling_generator`
-    (the network samples come from).
+    (the network samples come from); it may override `truncated` with its own truncation trick.
     """
 
     latent_dim = None
@@ -51,21 +51,34 @@ class NoiseSampler:
         """Samples in data units from given latent vectors `z` `[n, latent_dim]` and, for conditional models, class
         ids `labels` (one per row, or one for all): interpolation and latent arithmetic (Radford et al. 2015,
         sec. 6). `averaged=False` draws from `trained_generator` instead of `sampling_generator`."""
-        inputs = z
-        if self.num_classes is None:
-            if labels is not None:
-                raise ValueError("this GAN is unconditional: it takes no labels")
-        else:
-            if labels is None:
-                raise ValueError(f"{type(self).__name__} needs labels: one class id per sample, or one for all")
-            labels = np.broadcast_to(np.asarray(labels, np.int32), [len(z)]).copy()
-            if labels.min() < 0 or labels.max() >= self.num_classes:
-                raise ValueError(f"labels must lie in [0, {self.num_classes - 1}], got {sorted(set(labels.tolist()))}")
-            inputs = [tf.convert_to_tensor(z, tf.float32), tf.convert_to_tensor(labels)]
+        inputs = self._generator_inputs(z, labels)
         generator = self.sampling_generator if averaged else self.trained_generator
         if len(z) <= batch_size:  # one batch: a direct call avoids building a predict function
             return self.to_data_units(generator(inputs, training=False))
         return self.to_data_units(generator.predict(pipelines.prediction_batches(inputs, batch_size), verbose=0))
+
+    def truncated(self, z, psi, labels=None):
+        """Samples of z pulled toward the prior's mean by psi, in the generator's output range: StyleGAN's truncation
+        (Karras et al. 2019, eq. 3) applied to z, whose mean is 0 under both priors, that is sampling at a reduced
+        temperature (Kingma & Dhariwal 2018, fig. 8). 1 is none; smaller trades diversity for typical samples.
+        Through the sampling generator (the moving average if kept); `labels` as in `generate_from`."""
+        if not psi >= 0:
+            raise ValueError(f"truncation: expected psi >= 0 (1: none, 0: the image of the mean z), got {psi}")
+        z = np.asarray(z, np.float32) * np.float32(psi)
+        return self.sampling_generator(self._generator_inputs(z, labels), training=False)
+
+    def _generator_inputs(self, z, labels):
+        """The generator's inputs: z alone, or z with `labels` checked and broadcast to one id per row."""
+        if self.num_classes is None:
+            if labels is not None:
+                raise ValueError("this GAN is unconditional: it takes no labels")
+            return z
+        if labels is None:
+            raise ValueError(f"{type(self).__name__} needs labels: one class id per sample, or one for all")
+        labels = np.broadcast_to(np.asarray(labels, np.int32), [len(z)]).copy()
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}], got {sorted(set(labels.tolist()))}")
+        return [tf.convert_to_tensor(z, tf.float32), tf.convert_to_tensor(labels)]
 
     def to_data_units(self, samples):
         """Maps generator outputs from `output_range` to [0, 1] (identity when `output_range` is None), as numpy."""

@@ -31,8 +31,9 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, 
         labels: class ids of a conditional GAN; by default conditional GANs draw all classes in turn.
         interpolate: `None`, `"slerp"` or `"linear"`: rows of `steps` samples along paths between random z.
         steps: samples per interpolation path.
-        truncation: the truncation trick's value, for models that offer it (`truncated(z, value[, labels])`):
-            StyleGAN's psi (sec. 3.3; w pulled toward the mean w, 1 is none), BigGAN's threshold on |z| (sec. 3.1).
+        truncation: the truncation trick's value (`truncated(z, value[, labels])`): StyleGAN's psi (sec. 3.3; w
+            pulled toward the mean w, 1 is none), BigGAN's threshold on |z| (sec. 3.1), for the other models psi
+            applied to z (`NoiseSampler.truncated`).
         mix: a crossover layer, for models that mix styles (`mixed(z_a, z_b, crossover)`): the grid of StyleGAN's
             fig. 3, `num` sources along the top, `num` destinations down the left, and in cell (i, j) the layers
             before `mix` from source j's latent (coarse styles, for a small `mix`), the rest from destination i's.
@@ -47,17 +48,14 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, 
     if mix is not None:
         samples, columns = _style_mixing_grid(gan, num, seed, mix, truncation, interpolate, labels), num + 1
     elif truncation is not None:
-        if not hasattr(gan, "truncated"):
-            raise UserError(f"--truncation: this run's model ({type(gan).__name__}) has no truncation trick")
         if interpolate is not None:
             raise UserError("--truncation: draws plain samples; it does not combine with --interpolate")
-        if gan.num_classes is None:
-            samples = gan.truncated(gan.latents(num, seed=seed), float(truncation))
-        else:  # a row of `num` samples per listed class, or the classes in turn
+        row_labels = None
+        if gan.num_classes is not None:  # a row of `num` samples per listed class, or the classes in turn
             row_labels = np.repeat(labels, num) if labels is not None else np.arange(num) % gan.num_classes
             columns = num if labels is not None else None
-            samples = gan.truncated(gan.latents(len(row_labels), seed=seed), float(truncation), labels=row_labels)
-        samples = np.asarray(ranges.to_unit_interval(np.asarray(samples, np.float32), gan.output_range))
+        samples = truncated_samples(gan, gan.latents(num if row_labels is None else len(row_labels), seed=seed),
+                                    truncation, row_labels)
     elif interpolate is not None:
         if steps < 2:
             raise UserError(f"--steps: an interpolation needs at least 2 steps, got {steps}")
@@ -84,6 +82,17 @@ def write_samples(gan, num, seed, path, labels=None, interpolate=None, steps=8, 
             raise UserError(f"{path}: {error}; write .npy instead") from None
         images.save_png(picture, path)
     return len(samples)
+
+
+def truncated_samples(gan, z, truncation, labels=None):
+    """Samples in [0, 1] of latent vectors `z` with the model's truncation trick (`truncated`: StyleGAN's psi,
+    BigGAN's threshold, z pulled toward 0 by psi for the others); a bad value is the user's `--truncation` error."""
+    try:
+        samples = (gan.truncated(z, float(truncation)) if labels is None
+                   else gan.truncated(z, float(truncation), labels=labels))
+    except (ValueError, tf.errors.InvalidArgumentError) as error:
+        raise UserError(f"--truncation {truncation}: {getattr(error, 'message', error)}") from None
+    return np.asarray(ranges.to_unit_interval(np.asarray(samples, np.float32), gan.output_range))
 
 
 def write_text_samples(model, num, seed, path, captions=None, embeddings=None, stages=False):
