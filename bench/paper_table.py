@@ -27,6 +27,7 @@ MNIST: the IDX files of `--mnist` (default ../shared/datasets/mnist); the runs r
 """
 import argparse
 import csv
+import functools
 import json
 import os
 import subprocess
@@ -119,11 +120,32 @@ def classifier_path(args):
     return path
 
 
+@functools.lru_cache(maxsize=None)
+def parzen_references(mnist, on):
+    """Read once per process: the training images, Parzen's sigma images (the first 1,000 validation images) and
+    the scored images (the other 9,000 validation images, or the test set)."""
+    from tfgan_impl import data
+
+    train_images = data.to_unit_interval(data.load_source(f"idx:{mnist}", "train").images)
+    validation = train_images[VALIDATION_START:]
+    target = (data.to_unit_interval(data.load_source(f"idx:{mnist}", "test").images) if on == "test"
+              else validation[SIGMA_IMAGES:])
+    return train_images, validation[:SIGMA_IMAGES], target
+
+
+@functools.lru_cache(maxsize=None)
+def fcd_and_nn(mnist, classifier):
+    """The FCD / NN-ratio evaluator with the real images' features, built once per process."""
+    from tfgan_impl import evaluation
+
+    return evaluation.Evaluator(f"idx:{mnist}", ["fcd", "nn"], classifier=classifier)
+
+
 def score(run_dir, args, raw=False, truncation=None, model=None):
     """Samples 10,000 images from a run and scores them: Parzen (paper's protocol), FCD, NN ratio. `raw`: from the
     trained generator even when the run keeps a moving average (which `generate` uses); None if it keeps none.
     `truncation`: the same latent vectors pulled toward 0 by this psi (`tfgan-impl sample --truncation`)."""
-    from tfgan_impl import data, evaluation, metrics, rundir, sampling
+    from tfgan_impl import evaluation, metrics, rundir, sampling
 
     model = model or rundir.load(run_dir).model
     if raw and model.trained_generator is model.sampling_generator:
@@ -133,15 +155,9 @@ def score(run_dir, args, raw=False, truncation=None, model=None):
         samples = sampling.truncated_samples(model, z, truncation)
     else:
         samples = model.generate_from(z, averaged=not raw)
-    train_images = data.to_unit_interval(data.load_source(f"idx:{args.mnist}", "train").images)
-    validation = train_images[VALIDATION_START:]
-    if args.on == "test":
-        target = data.to_unit_interval(data.load_source(f"idx:{args.mnist}", "test").images)
-    else:
-        target = validation[SIGMA_IMAGES:]
-    parzen = metrics.parzen_evaluation(samples, validation[:SIGMA_IMAGES], target)
-    evaluator = evaluation.Evaluator(f"idx:{args.mnist}", ["fcd", "nn"], classifier=classifier_path(args))
-    figures = evaluator(evaluation.array_chunks(samples, NUM_SAMPLES))
+    _, sigma_images, target = parzen_references(args.mnist, args.on)
+    parzen = metrics.parzen_evaluation(samples, sigma_images, target)
+    figures = fcd_and_nn(args.mnist, classifier_path(args))(evaluation.array_chunks(samples, NUM_SAMPLES))
     rows = read_metrics(run_dir)
     return {"parzen": parzen["log_likelihood"], "parzen_se": parzen["standard_error"], "sigma": parzen["sigma"],
             "fcd": figures["fcd"], "nn_ratio": figures["nn_median_ratio"],
@@ -186,10 +202,9 @@ def table(args):
 
 
 def speckle(args):
-    from tfgan_impl import data, metrics, rundir
+    from tfgan_impl import metrics, rundir
 
-    train_images = data.to_unit_interval(data.load_source(f"idx:{args.mnist}", "train").images)
-    validation = train_images[VALIDATION_START:]
+    _, sigma_images, target = parzen_references(args.mnist, "validation")
     thresholds = [0.0] + [float(t) for t in args.thresholds.split(",")]
     print("run | " + " | ".join(f"pixels < {t} set to 0: Parzen (sigma)" if t else "as drawn: Parzen (sigma)"
                                 for t in thresholds))
@@ -198,7 +213,7 @@ def speckle(args):
         cells = []
         for threshold in thresholds:
             cleaned = np.where(samples < threshold, 0.0, samples) if threshold else samples
-            figures = metrics.parzen_evaluation(cleaned, validation[:SIGMA_IMAGES], validation[SIGMA_IMAGES:])
+            figures = metrics.parzen_evaluation(cleaned, sigma_images, target)
             cells.append(f"{figures['log_likelihood']:.1f} ({figures['sigma']:.3f})")
         print(f"{path} | " + " | ".join(cells), flush=True)
 
@@ -220,17 +235,19 @@ def truncation(args):
             by_psi[psi].append(figures)
             print(f"{path} | {psi} | {figures['parzen']:.1f} +- {figures['parzen_se']:.1f} | {figures['sigma']:.3f} | "
                   f"{figures['fcd']:.2f} | {figures['nn_ratio']:.3f} | {figures['nn_close']:.3f}", flush=True)
-        best = max(rows, key=lambda row: row[1]["parzen"])[1]
-        chosen = max(psi for psi, figures in rows if figures["parzen"] >= best["parzen"] - best["parzen_se"])
-        print(f"{path} | one-SE choice: psi {chosen} (best Parzen {best['parzen']:.1f} +- {best['parzen_se']:.1f})")
-    if len(args.runs) > 1:  # one psi for all runs: the rule on the mean over runs, with the runs' mean SE
-        means = {psi: (np.mean([f["parzen"] for f in rows]), np.mean([f["parzen_se"] for f in rows]),
-                       np.mean([f["fcd"] for f in rows])) for psi, rows in by_psi.items()}
-        best = max(means.values())
-        chosen = max(psi for psi, (parzen, _, _) in means.items() if parzen >= best[0] - best[1])
-        for psi, (parzen, _, fcd) in means.items():
-            print(f"mean of {len(args.runs)} runs | {psi} | Parzen {parzen:.1f} | FCD {fcd:.2f}")
-        print(f"mean of {len(args.runs)} runs | one-SE choice: psi {chosen}")
+        print(f"{path} | one-SE choice: psi {one_se_choice({psi: figures for psi, figures in rows})}")
+    if len(args.runs) > 1:  # one psi for all runs: the rule on the mean over runs
+        means = {psi: {key: np.mean([f[key] for f in runs]) for key in ("parzen", "parzen_se", "fcd")}
+                 for psi, runs in by_psi.items()}
+        for psi, figures in means.items():
+            print(f"mean of {len(args.runs)} runs | {psi} | Parzen {figures['parzen']:.1f} | FCD {figures['fcd']:.2f}")
+        print(f"mean of {len(args.runs)} runs | one-SE choice: psi {one_se_choice(means)}")
+
+
+def one_se_choice(curve):
+    """The largest psi whose Parzen is within one standard error of the best psi's, `curve` {psi: figures}."""
+    best = max(curve.values(), key=lambda figures: figures["parzen"])
+    return max(psi for psi, figures in curve.items() if figures["parzen"] >= best["parzen"] - best["parzen_se"])
 
 
 def run_dir(args, config, seed):
@@ -240,13 +257,10 @@ def run_dir(args, config, seed):
 
 def real_data_score(args):
     """The protocol's score of 10,000 real training images (the first 10,000): the ceiling of a perfect model."""
-    from tfgan_impl import data, metrics
+    from tfgan_impl import metrics
 
-    train_images = data.to_unit_interval(data.load_source(f"idx:{args.mnist}", "train").images)
-    validation = train_images[VALIDATION_START:]
-    target = (data.to_unit_interval(data.load_source(f"idx:{args.mnist}", "test").images) if args.on == "test"
-              else validation[SIGMA_IMAGES:])
-    return metrics.parzen_evaluation(train_images[:NUM_SAMPLES], validation[:SIGMA_IMAGES], target)["log_likelihood"]
+    train_images, sigma_images, target = parzen_references(args.mnist, args.on)
+    return metrics.parzen_evaluation(train_images[:NUM_SAMPLES], sigma_images, target)["log_likelihood"]
 
 
 def main():
