@@ -4,7 +4,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfgan_impl import images, latent, ranges
+from tfgan_impl import images, latent
 from tfgan_impl.errors import UserError
 
 
@@ -92,7 +92,7 @@ def truncated_samples(gan, z, truncation, labels=None):
                    else gan.truncated(z, float(truncation), labels=labels))
     except (ValueError, tf.errors.InvalidArgumentError) as error:
         raise UserError(f"--truncation {truncation}: {getattr(error, 'message', error)}") from None
-    return np.asarray(ranges.to_unit_interval(np.asarray(samples, np.float32), gan.output_range))
+    return gan.to_data_units(samples)
 
 
 def write_text_samples(model, num, seed, path, captions=None, embeddings=None, stages=False):
@@ -151,12 +151,11 @@ def _style_mixing_grid(gan, num, seed, crossover, truncation, interpolate, label
     if not 0 <= crossover <= num_ws:
         raise UserError(f"--mix: the crossover layer must lie in [0, {num_ws}], got {crossover}")
     sources, destinations = gan.latents(num, seed=seed, stream=0), gan.latents(num, seed=seed, stream=1)
-    to_unit = lambda images: np.asarray(ranges.to_unit_interval(images, gan.output_range))  # noqa: E731
     top = gan.generate_from(sources)
     rows = [np.concatenate([np.ones_like(top[:1]), top])]  # a blank corner, then the sources
     for index in range(num):
         destination = np.repeat(np.asarray(destinations[index:index + 1]), num, axis=0)
-        cells = to_unit(gan.mixed(sources, destination, crossover))
+        cells = gan.to_data_units(gan.mixed(sources, destination, crossover))
         rows.append(np.concatenate([gan.generate_from(destinations[index:index + 1]), cells]))
     return np.concatenate(rows)
 
