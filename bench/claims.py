@@ -146,7 +146,7 @@ def dcgan_features(args):
         print(f"{row['features']} | {row['dimensions']} | {row['train_accuracy']:.4f} | {row['test_accuracy']:.4f}")
     os.makedirs(os.path.join(OUT, "dcgan_features"), exist_ok=True)
     with open(os.path.join(OUT, "dcgan_features", f"results_base{args.base_filters}_epochs{args.epochs}_"
-                           f"images{args.train_images}.json"), "w") as stream:
+                           f"images{args.train_images}_seeds{args.seeds.replace(',', '-')}.json"), "w") as stream:
         json.dump(rows, stream, indent=1)
 
 
