@@ -6,7 +6,8 @@
         0.93% +- 0.07 error); Fashion-MNIST: the same config, networks and 100 labels in all on Fashion-MNIST
         (`data.source=fashion_mnist`). Each seed runs bench/semi_supervised.py (the GAN through `training.train`,
         then the labels-only baseline: same network, labelled examples, optimizer and updates) in its own process,
-        one thread each.
+        one thread each. The GAN's run is kept in bench/out/claims/sgan_DATA/seedN/run: a longer `--epochs`
+        resumes it (a 300-epoch run can be taken in several sittings); the baseline is trained anew each time.
     python bench/claims.py dcgan-features [--seeds 0] [--epochs N] [--train-images 10000] [--base-filters 32]
         Radford et al. 2015 (sec. 5.1): a trained DCGAN discriminator's features are good for classification. A
         linear probe (`tfgan_impl.probes`) on the frozen features of configs/dcgan_fashion_mnist.yaml's
@@ -56,7 +57,8 @@ ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP
 def run_semi_supervised(config, overrides, out):
     """bench/semi_supervised.py in a one-thread process; returns its JSON result and the seconds it took."""
     os.makedirs(out, exist_ok=True)
-    command = [sys.executable, os.path.join(ROOT, "bench", "semi_supervised.py"), config, "--out", out]
+    command = [sys.executable, os.path.join(ROOT, "bench", "semi_supervised.py"), config, "--out", out,
+               "--run-dir", os.path.join(out, "run")]
     for override in overrides:
         command += ["--set", override]
     started = time.time()

@@ -4,6 +4,7 @@ Runs `configs/sgan_fashion_mnist.yaml` (or CONFIG) through `tfgan_impl.training.
 `tfgan-impl train` does, then `supervised_baseline` with the same network, labelled examples,
 optimizer and number of updates, and reports both test accuracies (the baseline's best epoch, to be fair to it).
 Writes docs/semi_supervised.md. Usage: python bench/semi_supervised.py [CONFIG] [--set KEY=VALUE ...] [--out docs]
+[--run-dir DIR] (a run kept in DIR resumes, so a long run can be taken in several sittings).
 """
 import argparse
 import csv
@@ -55,12 +56,16 @@ def main():
     parser.add_argument("config", nargs="?", default=os.path.join(ROOT, "configs", "sgan_fashion_mnist.yaml"))
     parser.add_argument("--set", action="append", default=[])
     parser.add_argument("--out", default=os.path.join(ROOT, "docs"))
+    parser.add_argument("--run-dir", default=None,
+                        help="keep the GAN's run here and resume it (longer --set train.epochs=N continues it); "
+                             "default: a temporary directory")
     args = parser.parse_args()
     config = config_module.load(args.config, args.set)
-    with tempfile.TemporaryDirectory() as run_dir:
+    with tempfile.TemporaryDirectory() as scratch:
+        run_dir = args.run_dir or scratch
         training.train(config, run_dir, verbose=0)
         with open(os.path.join(run_dir, "metrics.csv"), newline="") as stream:
-            gan_accuracy = [float(row["test_accuracy"]) for row in csv.DictReader(stream)]
+            gan_accuracy = [float(row["test_accuracy"]) for row in csv.DictReader(stream)][:config.train.epochs]
     baseline = supervised_baseline(config)
     result = {"config": os.path.basename(args.config), "overrides": args.set,
               "labels_per_class": config.options.labels_per_class, "epochs": config.train.epochs,
