@@ -19,6 +19,10 @@ with one TensorFlow thread pool thread each (two single-threaded runs use two co
         The truncation trick's trade (`tfgan-impl sample --truncation PSI`: z pulled toward 0): Parzen, FCD and
         NN ratio of each run's 10,000 samples at each psi, and on validation the psi the one-SE rule chooses.
 
+    python bench/paper_table.py rejection RUN_DIR [RUN_DIR ...] [--percentiles none,50,80,90] [--on test]
+        The same for discriminator rejection sampling (`model.rejection_percentile`, Azadi et al. 2019): samples
+        the run's discriminator rates unlikely under the data are dropped; `none` is plain sampling.
+
     python bench/paper_table.py speckle RUN_DIR [RUN_DIR ...] [--thresholds 0.05,0.1,0.2]
         What Parzen windows charge for faint pixels: the validation score of a run's 10,000 samples as drawn and
         with every pixel below a threshold set to 0 (a diagnostic, not a method: no config does this).
@@ -141,10 +145,12 @@ def fcd_and_nn(mnist, classifier):
     return evaluation.Evaluator(f"idx:{mnist}", ["fcd", "nn"], classifier=classifier)
 
 
-def score(run_dir, args, raw=False, truncation=None, model=None):
+def score(run_dir, args, raw=False, truncation=None, rejection=False, model=None):
     """Samples 10,000 images from a run and scores them: Parzen (paper's protocol), FCD, NN ratio. `raw`: from the
     trained generator even when the run keeps a moving average (which `generate` uses); None if it keeps none.
-    `truncation`: the same latent vectors pulled toward 0 by this psi (`tfgan-impl sample --truncation`)."""
+    `truncation`: the same latent vectors pulled toward 0 by this psi (`tfgan-impl sample --truncation`).
+    `rejection`: through `model.generate`, which applies discriminator rejection sampling when the model's
+    `rejection_percentile` is set (its own latent streams, not the vectors above)."""
     from tfgan_impl import evaluation, metrics, rundir, sampling
 
     model = model or rundir.load(run_dir).model
@@ -153,6 +159,8 @@ def score(run_dir, args, raw=False, truncation=None, model=None):
     z = model.latents(NUM_SAMPLES, seed=0)
     if truncation is not None:
         samples = sampling.truncated_samples(model, z, truncation)
+    elif rejection:
+        samples = model.generate(NUM_SAMPLES, seed=0)
     else:
         samples = model.generate_from(z, averaged=not raw)
     _, sigma_images, target = parzen_references(args.mnist, args.on)
@@ -221,33 +229,51 @@ def speckle(args):
 def truncation(args):
     """Parzen, FCD and NN ratio of each run's samples at each psi; on validation, the psi of the one-standard-error
     rule (Hastie et al. 2009, sec. 7.10: the least truncation whose Parzen is within one SE of the best)."""
+    psis = sorted((float(p) for p in args.psis.split(",")), reverse=True)  # from the least truncation
+    sampling_scan(args, "psi", psis, lambda path, model, psi: score(path, args, truncation=psi, model=model))
+
+
+def rejection(args):
+    """The same for discriminator rejection sampling (Azadi et al. 2019): the percentile that sets DRS's gamma,
+    `none` for plain sampling; the one-SE rule takes the least rejection within one SE of the best Parzen."""
+    percentiles = [None if p == "none" else float(p) for p in args.percentiles.split(",")]
+    percentiles.sort(key=lambda p: -1.0 if p is None else p)  # from the least rejection
+
+    def figures(path, model, percentile):
+        model.rejection_percentile = percentile  # `generate` draws through DRS when set
+        return score(path, args, rejection=True, model=model)
+
+    sampling_scan(args, "DRS percentile", percentiles, figures)
+
+
+def sampling_scan(args, knob, values, figures_of):
+    """Scores every run's samples at each value of a sampling knob (`values` ordered from the least departure
+    from plain sampling); on validation, prints the one-SE choice per run and, for several runs, on their mean."""
     from tfgan_impl import rundir
 
-    psis = [float(p) for p in args.psis.split(",")]
-    print(f"scored on {args.on}; run | psi | Parzen +- SE | sigma | FCD | NN ratio | closer than 1% of test")
-    by_psi = {psi: [] for psi in psis}
+    print(f"scored on {args.on}; run | {knob} | Parzen +- SE | sigma | FCD | NN ratio | closer than 1% of test")
+    by_value = {value: [] for value in values}
     for path in args.runs:
         model = rundir.load(path).model
-        rows = []
-        for psi in psis:
-            figures = score(path, args, truncation=psi, model=model)
-            rows.append((psi, figures))
-            by_psi[psi].append(figures)
-            print(f"{path} | {psi} | {figures['parzen']:.1f} +- {figures['parzen_se']:.1f} | {figures['sigma']:.3f} | "
+        for value in values:
+            figures = figures_of(path, model, value)
+            by_value[value].append(figures)
+            print(f"{path} | {value} | {figures['parzen']:.1f} +- {figures['parzen_se']:.1f} | {figures['sigma']:.3f} | "
                   f"{figures['fcd']:.2f} | {figures['nn_ratio']:.3f} | {figures['nn_close']:.3f}", flush=True)
-        print(f"{path} | one-SE choice: psi {one_se_choice({psi: figures for psi, figures in rows})}")
-    if len(args.runs) > 1:  # one psi for all runs: the rule on the mean over runs
-        means = {psi: {key: np.mean([f[key] for f in runs]) for key in ("parzen", "parzen_se", "fcd")}
-                 for psi, runs in by_psi.items()}
-        for psi, figures in means.items():
-            print(f"mean of {len(args.runs)} runs | {psi} | Parzen {figures['parzen']:.1f} | FCD {figures['fcd']:.2f}")
-        print(f"mean of {len(args.runs)} runs | one-SE choice: psi {one_se_choice(means)}")
+        print(f"{path} | one-SE choice: {knob} {one_se_choice([(v, runs[-1]) for v, runs in by_value.items()])}")
+    if len(args.runs) > 1:  # one value for all runs: the rule on the mean over runs
+        means = [(value, {key: np.mean([f[key] for f in runs]) for key in ("parzen", "parzen_se", "fcd")})
+                 for value, runs in by_value.items()]
+        for value, figures in means:
+            print(f"mean of {len(args.runs)} runs | {value} | Parzen {figures['parzen']:.1f} | FCD {figures['fcd']:.2f}")
+        print(f"mean of {len(args.runs)} runs | one-SE choice: {knob} {one_se_choice(means)}")
 
 
 def one_se_choice(curve):
-    """The largest psi whose Parzen is within one standard error of the best psi's, `curve` {psi: figures}."""
-    best = max(curve.values(), key=lambda figures: figures["parzen"])
-    return max(psi for psi, figures in curve.items() if figures["parzen"] >= best["parzen"] - best["parzen_se"])
+    """The first value of `curve`, a list of `(value, figures)` from the least departure from plain sampling, whose
+    Parzen is within one standard error of the best value's."""
+    best = max((figures for _, figures in curve), key=lambda figures: figures["parzen"])
+    return next(value for value, figures in curve if figures["parzen"] >= best["parzen"] - best["parzen_se"])
 
 
 def run_dir(args, config, seed):
@@ -270,12 +296,14 @@ def main():
     speckle_command.add_argument("runs", nargs="+")
     speckle_command.add_argument("--thresholds", default="0.05,0.1,0.2")
     speckle_command.add_argument("--mnist", default=DEFAULT_MNIST, help="MNIST IDX directory")
-    truncation_command = commands.add_parser("truncation", help="Parzen, FCD and NN ratio against psi")
-    truncation_command.add_argument("runs", nargs="+")
-    truncation_command.add_argument("--psis", default="1,0.9,0.8,0.7,0.6")
-    truncation_command.add_argument("--on", choices=("validation", "test"), default="validation")
-    truncation_command.add_argument("--mnist", default=DEFAULT_MNIST, help="MNIST IDX directory")
-    truncation_command.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "paper_table"))
+    for name, knob, values in (("truncation", "--psis", "1,0.9,0.8,0.7,0.6"),
+                               ("rejection", "--percentiles", "none,50,80,90")):
+        command = commands.add_parser(name, help=f"Parzen, FCD and NN ratio against {knob[2:]}")
+        command.add_argument("runs", nargs="+")
+        command.add_argument(knob, default=values)
+        command.add_argument("--on", choices=("validation", "test"), default="validation")
+        command.add_argument("--mnist", default=DEFAULT_MNIST, help="MNIST IDX directory")
+        command.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "paper_table"))
     for name in ("scan", "table"):
         command = commands.add_parser(name)
         command.add_argument("configs" if name == "table" else "config", nargs="+" if name == "table" else None)
@@ -295,7 +323,7 @@ def main():
     if args.command == "scan":
         args.epochs = int(args.epochs)
     os.makedirs(args.out, exist_ok=True)
-    {"scan": scan, "table": table, "truncation": truncation}[args.command](args)
+    {"scan": scan, "table": table, "truncation": truncation, "rejection": rejection}[args.command](args)
 
 
 if __name__ == "__main__":
