@@ -93,7 +93,9 @@ def sgan(args):
         rows.append({"seed": seed, **result, "seconds": seconds})
         print(f"{seed} | {result['labels_per_class'] * 10} | {result['epochs']} | {gan[-1]:.4f} / {max(gan):.4f} | "
               f"{alone[-1]:.4f} / {max(alone):.4f} | {100 * (gan[-1] - alone[-1]):+.2f} points | {seconds / 60:.1f}")
-    with open(os.path.join(out, "results.json"), "w") as stream:
+    # one file per seeds and length: runs of other seeds or epochs, often concurrent, must not overwrite it
+    name = f"results_seeds{'_'.join(map(str, seeds))}_epochs{args.epochs or 'config'}.json"
+    with open(os.path.join(out, name), "w") as stream:
         json.dump(rows, stream, indent=1)
 
 

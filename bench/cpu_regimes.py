@@ -9,9 +9,11 @@ guest) and the CPU seconds of each of its threads by name (`/proc/self/task/*/st
 shows whether it lost a core to the host, to a sleeping thread pool or to a thread doing the work alone.
 
 The networks and the step are `bench/train_step.py`'s (DCGAN at 28x28, batch 128, Adam 2e-4 / 0.5), written
-once more for PyTorch (an optional benchmark-only dependency: `pip install torch==2.13.0`, never a dependency of
+once more for PyTorch (an optional benchmark-only dependency: `pip install torch==2.13.0+cpu`, never a dependency of
 the package). Environment settings to compare go in `--env` (e.g. `--env TF_NUM_INTEROP_THREADS=1`), applied to
-the TensorFlow workers. `--pipeline library` (the default) feeds both TensorFlow kinds batches under the options of
+the TensorFlow workers; `--variant LABEL:NAME=VALUE` defines a setting for kinds written `KIND@LABEL` only (e.g.
+`--kinds fit,fit@caller,torch --variant caller:TF_ONEDNN_THREADPOOL_USE_CALLER_THREAD=1`), so that a setting and
+the defaults alternate in one run. `--pipeline library` (the default) feeds both TensorFlow kinds batches under the options of
 the library's pipelines (tf.data autotuning off); `--pipeline tf_default` under TensorFlow's defaults, as a
 keras.io script would (autotuning on: the cause of the slow regime, docs/benchmarks.md).
 
@@ -19,7 +21,7 @@ Kinds: `plain`, `fit`, `fit_xla` (XLA), `fit_keras_bn` (`GAN.fit` with Keras's u
 place of the library's fused one), `torch`.
 
     python bench/cpu_regimes.py [--processes 10] [--steps 60] [--kinds plain,fit,torch] [--pipeline library]
-                                [--env NAME=VALUE ...]
+                                [--env NAME=VALUE ...] [--variant LABEL:NAME=VALUE ...]
     python bench/cpu_regimes.py --worker KIND [--pipeline P]   (one process; prints one JSON line)
 
 Prints one JSON object, then a one-line summary per kind.
@@ -136,16 +138,23 @@ def main():
     parser.add_argument("--kinds", default="plain,fit,torch")
     parser.add_argument("--pipeline", choices=["library", "tf_default"], default="library")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the TensorFlow workers")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="LABEL:NAME=VALUE, a setting for the kinds written KIND@LABEL")
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker, args.steps, args.pipeline)
     kinds = args.kinds.split(",")
     settings = dict(item.split("=", 1) for item in args.env)
+    variants = {}
+    for item in args.variant:
+        label, setting = item.split(":", 1)
+        variants.setdefault(label, {}).update([setting.split("=", 1)])
     results = {kind: [] for kind in kinds}
     for _ in range(args.processes):
         for kind in kinds:
-            env = {**os.environ, **(settings if kind != "torch" else {})}
-            out = subprocess.run([sys.executable, __file__, "--worker", kind, "--steps", str(args.steps),
+            base, _, label = kind.partition("@")
+            env = {**os.environ, **(settings if base != "torch" else {}), **variants.get(label, {})}
+            out = subprocess.run([sys.executable, __file__, "--worker", base, "--steps", str(args.steps),
                                   "--pipeline", args.pipeline], env=env,
                                  capture_output=True, text=True, check=True).stdout
             results[kind].append(json.loads(out.strip().splitlines()[-1]))
@@ -156,7 +165,7 @@ def main():
         rates = sorted(run["images_per_second"] for run in runs)
         summary[kind] = {"median": statistics.median(rates), "fastest": rates[-1], "slowest": rates[0],
                          "images_per_second": [round(r) for r in (run["images_per_second"] for run in runs)]}
-    print(json.dumps({"settings": settings, "pipeline": args.pipeline, "steps": args.steps, "summary": summary, "runs": results}, indent=1))
+    print(json.dumps({"settings": settings, "variants": variants, "pipeline": args.pipeline, "steps": args.steps, "summary": summary, "runs": results}, indent=1))
     for kind, figures in summary.items():
         print(f"{kind}: median {figures['median']:.0f}, fastest {figures['fastest']:.0f}, slowest "
               f"{figures['slowest']:.0f} images/s over {len(results[kind])} processes "
