@@ -6,8 +6,11 @@ self time per step grouped by what they compute (convolutions, batch normalizati
 ...), with their forward and gradient parts apart, then the op types. `--keras-bn` runs the library's networks
 with Keras's own batch normalization instead of the library's fused one, to compare. The sum over ops counts
 both cores' work, so it can exceed the wall time per step; the profiler's own cost inflates both a little.
+`--timeline` also reads the trace's events per thread and prints how long the intra-op pool's threads (where
+oneDNN and Eigen split an op's work) had none, some or all of them busy, and which ops were running on the
+executor's threads while the pool was not fully busy: where a step leaves cores idle.
 
-    python bench/op_profile.py [--steps 30] [--keras-bn] [--logdir DIR]
+    python bench/op_profile.py [--steps 30] [--keras-bn] [--logdir DIR] [--timeline]
 
 Prints the wall time per step, one line per group and the 15 costliest op types.
 """
@@ -40,6 +43,7 @@ def main():
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--keras-bn", action="store_true")
     parser.add_argument("--logdir", default=None)
+    parser.add_argument("--timeline", action="store_true")
     args = parser.parse_args()
 
     import keras
@@ -78,6 +82,39 @@ def main():
     for group, total in groups.most_common():
         print(f"  {group:50s} {total / per_step:6.2f} ms")
     print("op types:", ", ".join(f"{name} {total / per_step:.2f}" for name, total in types.most_common(15)))
+    if args.timeline:
+        trace = json.loads(profiler_plugin.xspace_to_tools_data([path], "trace_viewer@", {})[0])
+        pool_occupancy(trace["traceEvents"], args.steps)
+
+
+def pool_occupancy(events, steps):
+    """Prints, per step, the time with 0, 1, ... intra-op pool threads busy, and the ops the executor's threads
+    ran while the pool was not fully busy (1-microsecond bins over the traced window)."""
+    import numpy as np
+
+    names = {e["tid"]: e["args"]["name"] for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    spans = [(names.get(e["tid"], ""), e["name"], float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0)))
+             for e in events if e.get("ph") == "X"]
+    start = min(span[2] for span in spans)
+    bins = int(max(span[3] for span in spans) - start) + 1
+    pool_threads = sorted({thread for thread, *_ in spans if "_Eigen" in thread})
+    busy = np.zeros(bins, np.int16)
+    for thread in pool_threads:
+        mask = np.zeros(bins, bool)
+        for other, _, begin, end in spans:
+            if other == thread:
+                mask[int(begin - start):int(end - start)] = True
+        busy += mask
+    full = len(pool_threads)
+    print(f"intra-op pool ({full} threads), ms a step with k threads busy: " + ", ".join(
+        f"{k}: {(busy == k).sum() / 1000 / steps:.2f}" for k in range(full + 1)))
+    short = collections.Counter()
+    for thread, name, begin, end in spans:
+        if thread.startswith("tf_Compute") and not name.startswith(("ExecutorState", "ThreadpoolListener",
+                                                                      "ExecutorDoneCallback")):
+            short[name.split(":")[0]] += (busy[int(begin - start):int(end - start)] < full).sum()
+    print("ops running while the pool was not fully busy (ms a step): " + ", ".join(
+        f"{name} {total / 1000 / steps:.2f}" for name, total in short.most_common(12)))
 
 
 if __name__ == "__main__":
