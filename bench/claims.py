@@ -1,6 +1,7 @@
 """Benchmark: what the variants' papers claim, measured here (issue 23; verdicts in docs/claims.md).
 
     python bench/claims.py sgan [--data mnist|fashion_mnist] [--seeds 0,1] [--epochs N] [--jobs 2]
+                                [--set KEY=VALUE ... --tag _NAME]
         Salimans et al. 2016 (sec. 5): the semi-supervised GAN with feature matching classifies better than the
         same network trained on its labels alone. MNIST: configs/sgan_mnist.yaml (100 labels in all, the paper's
         0.93% +- 0.07 error); Fashion-MNIST: the same config, networks and 100 labels in all on Fashion-MNIST
@@ -8,6 +9,7 @@
         then the labels-only baseline: same network, labelled examples, optimizer and updates) in its own process,
         one thread each. The GAN's run is kept in bench/out/claims/sgan_DATA/seedN/run: a longer `--epochs`
         resumes it (a 300-epoch run can be taken in several sittings); the baseline is trained anew each time.
+        `--set` overrides the config for every run, kept apart in bench/out/claims/sgan_DATA_NAME by `--tag _NAME`.
     python bench/claims.py dcgan-features [--seeds 0] [--epochs N] [--train-images 10000] [--base-filters 32]
         Radford et al. 2015 (sec. 5.1): a trained DCGAN discriminator's features are good for classification. A
         linear probe (`tfgan_impl.probes`) on the frozen features of configs/dcgan_fashion_mnist.yaml's
@@ -78,8 +80,9 @@ def sgan(args):
         base = ["data.source=fashion_mnist"]
     if args.epochs:
         base.append(f"train.epochs={args.epochs}")
+    base += args.set
     seeds = [int(seed) for seed in args.seeds.split(",")]
-    out = os.path.join(OUT, f"sgan_{args.data}")
+    out = os.path.join(OUT, f"sgan_{args.data}{args.tag}")
     with futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(lambda seed: run_semi_supervised(config, base + [f"seed={seed}"],
                                                                  os.path.join(out, f"seed{seed}")), seeds))
@@ -355,6 +358,8 @@ def main():
     command.add_argument("--epochs", type=int, default=None)
     command.add_argument("--jobs", type=int, default=2)
     command.add_argument("--mnist-dir", default=os.path.join(ROOT, "..", "shared", "datasets", "mnist"))
+    command.add_argument("--set", action="append", default=[], help="KEY=VALUE config override for every run")
+    command.add_argument("--tag", default="", help="suffix of the runs' directory (for --set variants)")
     command.set_defaults(run=sgan)
     command = commands.add_parser("dcgan-features")
     command.add_argument("--seeds", default="0")
