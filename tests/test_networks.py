@@ -122,6 +122,28 @@ def test_mlp_generator_batch_norm_normalizes_hidden_layers_in_training():
     assert generator(z, training=True).shape == (64, 2)
 
 
+def test_mlp_generator_of_salimans_et_al_learns_no_batch_norm_scale_and_weight_normalizes_its_output():
+    """openai/improved-gan's MNIST generator: `nn.batch_norm(..., g=None)` hidden layers (offset only) and an
+    `nn.l2normalize` output layer (w = g v / ||v||, g trained from 1)."""
+    generator = networks.mlp_generator(3, [2, 2, 1], hidden_units=(8,), activation="softplus", batch_norm=True,
+                                       batch_norm_scale=False, output_weight_norm=True)
+    (norm,) = [layer for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norm.gamma is None and norm.beta.trainable
+    (output,) = [layer for layer in generator.layers if isinstance(layer, networks.WeightNormDense)]
+    assert output.g.trainable
+    np.testing.assert_allclose(np.linalg.norm(output.g.numpy()[None] * output.v.numpy()
+                                              / np.linalg.norm(output.v.numpy(), axis=0), axis=0), 1.0, rtol=1e-5)
+    z = np.random.default_rng(0).uniform(size=(16, 3)).astype("float32")
+    images = keras.ops.convert_to_numpy(generator(z, training=True))
+    assert images.shape == (16, 2, 2, 1) and 0.0 < images.min() and images.max() < 1.0
+    restored = keras.models.model_from_json(generator.to_json())
+    restored.set_weights(generator.get_weights())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(restored(z)), keras.ops.convert_to_numpy(generator(z)),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="output_bias"):
+        networks.mlp_generator(3, [2], output_weight_norm=True, output_bias=[0.0, 0.0])
+
+
 def test_no_two_classes_register_the_same_serialization_name():
     """Keras keeps the last class registered under a name: a second `tfgan_impl>NAME` would silently load every
     saved model that uses the first with the second (it happened: two `NearestUpsampling` layers)."""

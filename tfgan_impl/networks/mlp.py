@@ -17,7 +17,8 @@ def _uniform(init_range):
 
 def mlp_generator(latent_dim, output_shape, hidden_units=(1200, 1200), activation="relu",
                   output_activation="sigmoid", init_range=None, output_bias=None, num_classes=None,
-                  label_encoding="embedding", embedding_dim=16, batch_norm=False):
+                  label_encoding="embedding", embedding_dim=16, batch_norm=False, batch_norm_scale=True,
+                  output_weight_norm=False):
     """MLP generator of Goodfellow et al. 2014 (MNIST: two ReLU layers of 1200 units, sigmoid output).
 
     Args:
@@ -33,6 +34,10 @@ def mlp_generator(latent_dim, output_shape, hidden_units=(1200, 1200), activatio
         label_encoding, embedding_dim: how labels are encoded (`"embedding"` or `"one_hot"`).
         batch_norm: batch-normalize each hidden layer before its activation (Ioffe & Szegedy 2015), as the
             2-D mixture generators of VEEGAN and PacGAN (Lin et al. 2018, appendix) do.
+        batch_norm_scale: with `batch_norm`, whether the normalization learns a scale; Salimans et al. 2016's
+            MNIST generator (openai/improved-gan, `nn.batch_norm(..., g=None)`) learns only the offset.
+        output_weight_norm: weight-normalize the output layer (w = g v / ||v||, g trained from 1, no
+            data-dependent initialization: their `nn.l2normalize`), as Salimans et al. 2016's MNIST generator does.
 
     Returns:
         A Keras model mapping `[batch, latent_dim]` (and labels) to `[batch, *output_shape]`.
@@ -44,16 +49,19 @@ def mlp_generator(latent_dim, output_shape, hidden_units=(1200, 1200), activatio
         for units in hidden_units:
             if batch_norm:  # the normalization's offset replaces the dense bias
                 layers += [keras.layers.Dense(units, use_bias=False, kernel_initializer=_uniform(init_range)),
-                           BatchNormalization(), keras.layers.Activation(activation)]
+                           BatchNormalization(scale=batch_norm_scale), keras.layers.Activation(activation)]
             else:
                 layers.append(keras.layers.Dense(units, activation=activation,
                                                  kernel_initializer=_uniform(init_range)))
         bias = "zeros" if output_bias is None else keras.initializers.Constant(output_bias)
-        layers += [
-            keras.layers.Dense(math.prod(output_shape), activation=output_activation,
-                               kernel_initializer=_uniform(init_range), bias_initializer=bias),
-            keras.layers.Reshape(output_shape),
-        ]
+        if output_weight_norm:
+            if output_bias is not None:
+                raise ValueError("output_bias: not available with output_weight_norm (its bias starts at 0)")
+            output = WeightNormDense(math.prod(output_shape), activation=output_activation)
+        else:
+            output = keras.layers.Dense(math.prod(output_shape), activation=output_activation,
+                                        kernel_initializer=_uniform(init_range), bias_initializer=bias)
+        layers += [output, keras.layers.Reshape(output_shape)]
         return keras.Sequential(layers, name="generator" if num_classes is None else "trunk")
 
     if num_classes is None:
