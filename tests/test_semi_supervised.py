@@ -91,6 +91,35 @@ def test_feature_matching_step_descends_the_closed_form_and_leaves_the_discrimin
     assert float(tf.reduce_mean(gan.generator_loss(batch).losses)) < float(value)
 
 
+def test_a_separate_generator_batch_is_another_pass_over_the_same_images_and_feature_matching_takes_it():
+    """Salimans et al.'s code feeds the generator's feature matching its own permutation of the training set
+    (`trainx_unl2`): each epoch the extra batches cover every image once, in another order than the
+    discriminator's, and the generator's loss is taken on them."""
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(64, 2)).astype("float32")
+    labels = rng.integers(0, 4, 64).astype("int32")
+    source = data.Source("points", 64, images=points, labels=labels, has_labels=True, num_classes=4)
+    dataset, _ = make_semi_supervised_dataset(source, 16, 2, output_range=None, seed=0, generator_batch=True)
+    batches = list(dataset)
+    assert len(batches) == 4 and sorted(batches[0]) == ["generator_images", "images", "labelled_images", "labels"]
+    first = np.concatenate([b["images"] for b in batches])
+    second = np.concatenate([b["generator_images"] for b in batches])
+    key = lambda rows: sorted(map(tuple, rows.round(6)))  # noqa: E731
+    assert key(first) == key(second) == key(points)
+    assert not np.allclose(first, second)
+    # The generator's loss uses the extra batch: it equals the loss of a batch whose images are those.
+    gan = point_sgan(input_noise=0.0, hidden_noise=0.0)
+    batch = batches[0]
+    counter = int(gan.g_optimizer.iterations)
+    with_extra = gan.generator_loss(batch).losses.numpy()
+    swapped = {"images": batch["generator_images"], "labelled_images": batch["labelled_images"],
+               "labels": batch["labels"]}
+    assert int(gan.g_optimizer.iterations) == counter  # same latents: the stream is keyed by the step
+    np.testing.assert_allclose(with_extra, gan.generator_loss(swapped).losses.numpy(), rtol=1e-6)
+    assert not np.allclose(with_extra, gan.generator_loss({k: v for k, v in batch.items()
+                                                           if k != "generator_images"}).losses.numpy())
+
+
 def test_feature_matching_and_the_classifier_average_take_the_same_steps_on_one_and_two_replicas():
     from tests.test_distribute import one_and_two_replicas
 
@@ -155,6 +184,13 @@ def test_config_key_reports_the_rule(tmp_path):
         config_module.load(str(path))
     path.write_text("model: {type: sgan}\ntrain: {generator_objective: feature_matching, update: simultaneous}\n")
     with pytest.raises(ConfigError, match="train.generator_objective: feature matching takes alternating"):
+        config_module.load(str(path))
+    path.write_text("model: {type: sgan}\ntrain: {generator_objective: feature_matching, "
+                    "feature_matching_batch: another}\n")
+    with pytest.raises(ConfigError, match="train.feature_matching_batch: expected one of shared, separate, got 'another'"):
+        config_module.load(str(path))
+    path.write_text("model: {type: sgan}\ntrain: {feature_matching_batch: separate}\n")
+    with pytest.raises(ConfigError, match="train.feature_matching_batch: a separate batch is for .*'adversarial'"):
         config_module.load(str(path))
 
 

@@ -16,6 +16,7 @@ from tfgan_impl.losses import feature_matching_loss
 from tfgan_impl.gan import GAN
 
 IMAGES, LABELLED_IMAGES, LABELS = "images", "labelled_images", "labels"
+GENERATOR_IMAGES = "generator_images"  # feature matching's own unlabelled batch, when the dataset carries one
 NOISE_LAYERS = (keras.layers.GaussianNoise, keras.layers.Dropout, keras.layers.GaussianDropout)
 
 
@@ -42,7 +43,7 @@ def labelled_subset(labels, per_class, seed=0):
 
 
 def make_semi_supervised_dataset(source, batch_size, labels_per_class, output_range=(-1.0, 1.0), seed=0,
-                                 shuffle_buffer=10_000, labelled_batch_size=None):
+                                 shuffle_buffer=10_000, labelled_batch_size=None, generator_batch=False):
     """Batches of all training images (labels hidden) zipped with batches of the few labelled examples.
 
     Args:
@@ -53,10 +54,14 @@ def make_semi_supervised_dataset(source, batch_size, labels_per_class, output_ra
         seed: seed of the labelled subset and of the shuffling.
         shuffle_buffer: shuffle buffer of the unlabelled stream.
         labelled_batch_size: labelled examples per batch (default `batch_size`).
+        generator_batch: also yield `"generator_images"`, a second batch of unlabelled images from a pass in
+            another order, for the generator's feature matching (Salimans et al.'s code feeds it a second
+            permutation of the training set, `trainx_unl2`).
 
     Returns:
-        `(dataset, labelled_indices)`: a dataset of `{"images", "labelled_images", "labels"}` dicts, one pass over
-        the unlabelled images per epoch, and the indices of the labelled examples in the training split.
+        `(dataset, labelled_indices)`: a dataset of `{"images", "labelled_images", "labels"}` dicts (and
+        `"generator_images"`), one pass over the unlabelled images per epoch, and the indices of the labelled
+        examples in the training split.
     """
     if source.images is None or not source.has_labels:
         raise data_module.DataError(f"{source.name}: the semi-supervised GAN needs an in-memory labelled source "
@@ -72,6 +77,10 @@ def make_semi_supervised_dataset(source, batch_size, labels_per_class, output_ra
                                         seed=seed).repeat()
     dataset = tf.data.Dataset.zip(unlabelled, labelled).map(
         lambda images, pair: {IMAGES: images, LABELLED_IMAGES: pair[0], LABELS: tf.cast(pair[1], tf.int32)})
+    if generator_batch:
+        another = data_module.make_dataset(source, batch_size, output_range=output_range,
+                                           shuffle_buffer=shuffle_buffer, seed=None if seed is None else seed + 1)
+        dataset = tf.data.Dataset.zip(dataset, another).map(lambda batch, images: {**batch, GENERATOR_IMAGES: images})
     return dataset, chosen
 
 
@@ -172,11 +181,15 @@ class SemiSupervisedGAN(GAN):
 
     def generator_loss(self, real):
         """The generator's phase: the adversarial loss (`GAN.generator_loss`) or, with feature matching, the
-        distance between the mean features of this step's real batch and of fresh samples (Salimans et al. 2016,
-        sec. 3.1), the means taken over the global batch."""
+        distance between the mean features of real images and of fresh samples (Salimans et al. 2016, sec. 3.1),
+        the means taken over the global batch; the real images are the batch's `"generator_images"` when it
+        carries them, else the discriminator's unlabelled batch of this step."""
         if self.generator_objective != "feature_matching":
             return super().generator_loss(real)
-        real_images, _ = self._split(real)
+        if isinstance(real, dict) and GENERATOR_IMAGES in real:
+            real_images = real[GENERATOR_IMAGES]
+        else:
+            real_images, _ = self._split(real)
         counter = self.g_optimizer.iterations
         z = self.sample_latent(tf.shape(real_images)[0], counter, "generator_latents")
         fake_inputs = self._discriminator_inputs(self._generate(z, None, training=True), counter,

@@ -18,7 +18,12 @@ class SGANOptions(_noise.NoiseOptions):
     labels_per_class: int = option(100, section="data")  # the labelled examples kept per class
     supervised_weight: float = option(1.0, section="train")  # the weight of the labelled cross-entropy
     generator_objective: str = option("adversarial", section="train")  # or feature_matching (Salimans et al.)
+    # feature matching's real images: the discriminator's batch (shared) or a batch of their own (separate)
+    feature_matching_batch: str = option("shared", section="train")
     classifier_average: typing.Optional[float] = option(None)  # decay of the weight average `classify` uses
+
+
+FEATURE_MATCHING_BATCHES = ("shared", "separate")
 
 
 def validate(config):
@@ -30,13 +35,20 @@ def validate(config):
                    classifier_average=config.options.classifier_average)
     families.check("train", SemiSupervisedGAN.check_generator_objective,
                    objective=config.options.generator_objective, update=config.options.update)
+    if config.options.feature_matching_batch not in FEATURE_MATCHING_BATCHES:
+        raise ConfigError(f"train.feature_matching_batch: expected one of {', '.join(FEATURE_MATCHING_BATCHES)}, "
+                          f"got {config.options.feature_matching_batch!r}")
+    if config.options.feature_matching_batch != "shared" and config.options.generator_objective != "feature_matching":
+        raise ConfigError("train.feature_matching_batch: a separate batch is for train.generator_objective: "
+                          f"feature_matching, got {config.options.generator_objective!r}")
 
 
 def training_data(config):
     source = data.load_source(config.data.source, config.data.split, config.data.data_dir, config.data.image_size)
     dataset, _ = make_semi_supervised_dataset(
         source, config.data.batch_size, config.options.labels_per_class, output_range=config.model.output_range,
-        seed=config.seed, shuffle_buffer=config.data.shuffle_buffer)
+        seed=config.seed, shuffle_buffer=config.data.shuffle_buffer,
+        generator_batch=config.options.feature_matching_batch == "separate")
     info = _noise.info(config, source, dataset.element_spec[IMAGES].shape[1:], uses_labels=True)
     return TrainingData(dataset, info, extras=_noise.extras(config, source))
 
