@@ -56,11 +56,13 @@ OUT = os.path.join(ROOT, "bench", "out", "claims")
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
-def run_semi_supervised(config, overrides, out):
+def run_semi_supervised(config, overrides, out, baseline_epochs=None):
     """bench/semi_supervised.py in a one-thread process; returns its JSON result and the seconds it took."""
     os.makedirs(out, exist_ok=True)
     command = [sys.executable, os.path.join(ROOT, "bench", "semi_supervised.py"), config, "--out", out,
                "--run-dir", os.path.join(out, "run")]
+    if baseline_epochs:
+        command += ["--baseline-epochs", str(baseline_epochs)]
     for override in overrides:
         command += ["--set", override]
     started = time.time()
@@ -85,17 +87,18 @@ def sgan(args):
     out = os.path.join(OUT, f"sgan_{args.data}{args.tag}")
     with futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(lambda seed: run_semi_supervised(config, base + [f"seed={seed}"],
-                                                                 os.path.join(out, f"seed{seed}")), seeds))
+                                                                 os.path.join(out, f"seed{seed}"),
+                                                                 args.baseline_epochs), seeds))
     print(f"{args.data}: {os.path.basename(config)} {' '.join(base)}; {args.jobs} runs at a time, one thread each; "
           f"{machine()}")
-    print("seed | labels | epochs | GAN test accuracy (last / best epoch) | labels only (last / best) | "
+    print("seed | labels | epochs | GAN test accuracy (last / best epoch) | labels only (last / best, epochs) | "
           "difference (last) | minutes")
     rows = []
     for seed, (result, seconds) in zip(seeds, results):
         gan, alone = result["sgan_test_accuracy"], result["supervised_only_test_accuracy"]
         rows.append({"seed": seed, **result, "seconds": seconds})
         print(f"{seed} | {result['labels_per_class'] * 10} | {result['epochs']} | {gan[-1]:.4f} / {max(gan):.4f} | "
-              f"{alone[-1]:.4f} / {max(alone):.4f} | {100 * (gan[-1] - alone[-1]):+.2f} points | {seconds / 60:.1f}")
+              f"{alone[-1]:.4f} / {max(alone):.4f}, {len(alone)} | {100 * (gan[-1] - alone[-1]):+.2f} points | {seconds / 60:.1f}")
     # one file per seeds and length: runs of other seeds or epochs, often concurrent, must not overwrite it
     name = f"results_seeds{'_'.join(map(str, seeds))}_epochs{args.epochs or 'config'}.json"
     with open(os.path.join(out, name), "w") as stream:
@@ -360,6 +363,8 @@ def main():
     command.add_argument("--mnist-dir", default=os.path.join(ROOT, "..", "shared", "datasets", "mnist"))
     command.add_argument("--set", action="append", default=[], help="KEY=VALUE config override for every run")
     command.add_argument("--tag", default="", help="suffix of the runs' directory (for --set variants)")
+    command.add_argument("--baseline-epochs", type=int, default=None,
+                         help="the labels-only baseline's epochs (default: the GAN's; it levels off within a few)")
     command.set_defaults(run=sgan)
     command = commands.add_parser("dcgan-features")
     command.add_argument("--seeds", default="0")
